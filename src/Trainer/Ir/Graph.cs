@@ -1,0 +1,200 @@
+namespace OnnxTrainer.Ir;
+
+/// <summary>
+/// An editable ONNX graph: values by unique name, nodes, initializers, inputs and outputs.
+/// All structural edits go through this class so that producer and user links stay consistent.
+/// </summary>
+public sealed class Graph
+{
+    private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _nodeNames = new(StringComparer.Ordinal);
+    private readonly List<Node> _nodes = [];
+    private readonly Dictionary<string, int> _nameCounters = new(StringComparer.Ordinal);
+
+    public string Name { get; set; } = "graph";
+    public string DocString { get; set; } = "";
+    /// <summary>Nodes in insertion order (not necessarily topological; see <see cref="TopologicalOrder"/>).</summary>
+    public IReadOnlyList<Node> Nodes => _nodes;
+    public List<Value> Inputs { get; } = [];
+    public List<Value> Outputs { get; } = [];
+    public IEnumerable<Value> Initializers => _values.Values.Where(v => v.IsInitializer);
+    public IEnumerable<Value> Values => _values.Values;
+
+    public Value this[string name] => _values.TryGetValue(name, out var v) ? v : throw new KeyNotFoundException($"no value named '{name}' in graph '{Name}'");
+
+    public bool TryGetValue(string name, out Value value) => _values.TryGetValue(name, out value!);
+
+    public bool Contains(string name) => _values.ContainsKey(name);
+
+    /// <summary>A name not yet used by any value or node, derived from <paramref name="hint"/>.</summary>
+    public string FreshName(string hint)
+    {
+        if (!_values.ContainsKey(hint) && !_nodeNames.Contains(hint)) return hint;
+        _nameCounters.TryGetValue(hint, out int n);
+        string candidate;
+        do candidate = $"{hint}_{++n}"; while (_values.ContainsKey(candidate) || _nodeNames.Contains(candidate));
+        _nameCounters[hint] = n;
+        return candidate;
+    }
+
+    /// <summary>Creates a value with exactly this name; the name must be new.</summary>
+    public Value CreateValue(string name, TensorType? type = null)
+    {
+        if (_values.ContainsKey(name)) throw new InvalidOperationException($"value name '{name}' is already used in graph '{Name}'");
+        var value = new Value(name, type);
+        _values.Add(name, value);
+        return value;
+    }
+
+    public Value AddInput(string name, TensorType type)
+    {
+        var value = CreateValue(name, type);
+        Inputs.Add(value);
+        return value;
+    }
+
+    public Value AddInitializer(string name, Tensor data)
+    {
+        var value = CreateValue(name, data.Type);
+        value.Initializer = data;
+        return value;
+    }
+
+    /// <summary>Replaces an initializer's data (shape and type may change, e.g. re-initialized weights).</summary>
+    public void SetInitializer(Value value, Tensor data)
+    {
+        if (!value.IsInitializer) throw new InvalidOperationException($"'{value.Name}' is not an initializer");
+        value.Initializer = data;
+        value.Type = data.Type;
+    }
+
+    /// <summary>Turns an initializer into a graph input of the same name and type (e.g. a trainable parameter).</summary>
+    public void PromoteToInput(Value value)
+    {
+        if (!value.IsInitializer) throw new InvalidOperationException($"'{value.Name}' is not an initializer");
+        value.Initializer = null;
+        Inputs.Add(value);
+    }
+
+    /// <summary>Appends a node whose outputs are fresh values named after <paramref name="outputNames"/>.</summary>
+    public Node AddNode(string opType, IEnumerable<Value?> inputs, IEnumerable<string> outputNames, IEnumerable<Attribute>? attributes = null,
+        string? name = null, string domain = "")
+    {
+        var outputs = outputNames.Select(n => CreateValue(FreshName(n))).ToList();
+        return AddNodeWithOutputs(opType, inputs, outputs, attributes, name, domain);
+    }
+
+    /// <summary>Appends a node that produces the given existing (producer-less) values.</summary>
+    public Node AddNodeWithOutputs(string opType, IEnumerable<Value?> inputs, IReadOnlyList<Value> outputs, IEnumerable<Attribute>? attributes = null,
+        string? name = null, string domain = "")
+    {
+        string nodeName = name is null ? FreshName(opType) : name;
+        if (name is not null && !_nodeNames.Add(nodeName))
+            nodeName = FreshName(name);
+        _nodeNames.Add(nodeName);
+        foreach (var o in outputs)
+            if (o.IsInitializer || Inputs.Contains(o))
+                throw new InvalidOperationException($"node '{nodeName}' cannot produce '{o.Name}': it is a graph input or initializer");
+        var node = new Node(nodeName, opType, domain, inputs, outputs, attributes ?? []);
+        _nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>Makes every reader of <paramref name="old"/> (nodes and graph outputs) read <paramref name="replacement"/> instead.</summary>
+    public void ReplaceAllUsesWith(Value old, Value replacement)
+    {
+        if (ReferenceEquals(old, replacement)) return;
+        foreach (var user in old.Users.Distinct().ToList())
+            for (int i = 0; i < user.Inputs.Count; i++)
+                if (ReferenceEquals(user.Inputs[i], old)) user.SetInput(i, replacement);
+        for (int i = 0; i < Outputs.Count; i++)
+            if (ReferenceEquals(Outputs[i], old)) Outputs[i] = replacement;
+    }
+
+    public void SetNodeInput(Node node, int index, Value? value) => node.SetInput(index, value);
+
+    /// <summary>Removes a node; its outputs lose their producer and are dropped when nothing reads them.</summary>
+    public void RemoveNode(Node node)
+    {
+        node.Detach();
+        _nodes.Remove(node);
+        _nodeNames.Remove(node.Name);
+        foreach (var output in node.Outputs)
+            if (output.Users.Count == 0 && !Outputs.Contains(output)) _values.Remove(output.Name);
+    }
+
+    /// <summary>
+    /// Removes nodes whose outputs reach no graph output, then initializers nobody reads.
+    /// Returns the number of nodes removed (0 when nothing changed).
+    /// </summary>
+    public int RemoveDeadNodes()
+    {
+        var live = new HashSet<Node>();
+        var stack = new Stack<Value>(Outputs);
+        while (stack.Count > 0)
+        {
+            var producer = stack.Pop().Producer;
+            if (producer is null || !live.Add(producer)) continue;
+            foreach (var input in producer.Inputs)
+                if (input is not null) stack.Push(input);
+        }
+        var dead = _nodes.Where(n => !live.Contains(n)).ToList();
+        foreach (var node in dead) node.Detach();
+        if (dead.Count > 0)
+        {
+            _nodes.RemoveAll(n => !live.Contains(n));
+            foreach (var node in dead)
+            {
+                _nodeNames.Remove(node.Name);
+                foreach (var output in node.Outputs) _values.Remove(output.Name);
+            }
+        }
+        var outputs = Outputs.ToHashSet();
+        foreach (var unused in _values.Values.Where(v => v.IsInitializer && v.Users.Count == 0 && !outputs.Contains(v)).ToList())
+            _values.Remove(unused.Name);
+        return dead.Count;
+    }
+
+    /// <summary>Nodes ordered so that every producer comes before its users; a cycle is an error naming a node on it.</summary>
+    public IReadOnlyList<Node> TopologicalOrder()
+    {
+        var pending = new Dictionary<Node, int>(_nodes.Count);
+        foreach (var node in _nodes)
+            pending[node] = node.Inputs.Count(i => i?.Producer is not null);
+        var ready = new Queue<Node>(_nodes.Where(n => pending[n] == 0));
+        var order = new List<Node>(_nodes.Count);
+        while (ready.Count > 0)
+        {
+            var node = ready.Dequeue();
+            order.Add(node);
+            foreach (var output in node.Outputs)
+                foreach (var user in output.Users)
+                    if (--pending[user] == 0) ready.Enqueue(user);
+        }
+        if (order.Count != _nodes.Count)
+        {
+            var stuck = _nodes.First(n => pending[n] > 0);
+            throw new GraphException($"graph '{Name}' has a cycle through node '{stuck.Name}' ({stuck.OpType})");
+        }
+        return order;
+    }
+
+    /// <summary>Reorders the node list topologically (writers of ONNX files must emit nodes in that order).</summary>
+    public void SortTopologically()
+    {
+        var order = TopologicalOrder();
+        _nodes.Clear();
+        _nodes.AddRange(order);
+    }
+
+    internal void RenameValue(Value value, string newName)
+    {
+        if (_values.ContainsKey(newName)) throw new InvalidOperationException($"value name '{newName}' is already used");
+        _values.Remove(value.Name);
+        value.Name = newName;
+        _values.Add(newName, value);
+    }
+
+    /// <summary>Gives a value a new unique name (e.g. to free a contract name such as "logits").</summary>
+    public void Rename(Value value, string newName) => RenameValue(value, newName);
+}

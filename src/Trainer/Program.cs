@@ -1,0 +1,3 @@
+using OnnxTrainer.Cli;
+
+return CommandLine.Run(args);
