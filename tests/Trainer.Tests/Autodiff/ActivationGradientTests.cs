@@ -1,0 +1,105 @@
+using OnnxTrainer.Ir;
+using Xunit;
+using Attribute = OnnxTrainer.Ir.Attribute;
+
+namespace OnnxTrainer.Tests.Autodiff;
+
+// Piecewise activations are checked away from their kinks (inputs drawn so no element lies within
+// epsilon of a breakpoint). Float32 ops: eps 1e-3 and rtol 1e-2/atol 1e-3 (the forward is float32, the loss float64).
+public class ActivationGradientTests
+{
+    private static double[] AwayFrom(GradientCheck check, long[] shape, double low, double high, params double[] kinks) =>
+        check.RandomData(shape, low, high).Select(v => kinks.Any(k => Math.Abs(v - k) < 0.05) ? v + 0.1 : v).ToArray();
+
+    [Theory]
+    [InlineData("Relu", DataType.Float)]
+    [InlineData("Relu", DataType.Double)]
+    [InlineData("Sigmoid", DataType.Float)]
+    [InlineData("Tanh", DataType.Double)]
+    [InlineData("Erf", DataType.Float)]
+    [InlineData("HardSwish", DataType.Float)]
+    [InlineData("Softmax", DataType.Double)]
+    [InlineData("LogSoftmax", DataType.Double)]
+    public void Activation_MatchesNumerical(string op, DataType type)
+    {
+        var check = new GradientCheck(type);
+        long[] shape = [2, 3, 4, 5];
+        var x = check.Input("x", shape, AwayFrom(check, shape, -5, 5, 0, -3, 3));
+        Verify(check, check.Builder.Op(op, [x]), type);
+    }
+
+    [Theory]
+    [InlineData(0.01f, DataType.Float)]
+    [InlineData(0.2f, DataType.Double)]
+    public void LeakyRelu_MatchesNumerical(float alpha, DataType type)
+    {
+        var check = new GradientCheck(type);
+        long[] shape = [3, 7];
+        var x = check.Input("x", shape, AwayFrom(check, shape, -2, 2, 0));
+        Verify(check, check.Builder.Op("LeakyRelu", [x], Attribute.Of("alpha", alpha)), type);
+    }
+
+    [Theory]
+    [InlineData(0.0, 6.0)]
+    [InlineData(-1.0, 1.0)]
+    [InlineData(0.25, 0.75)]
+    public void Clip_ConstantBounds_MatchesNumerical(double low, double high)
+    {
+        var check = new GradientCheck(DataType.Float);
+        long[] shape = [4, 6, 3];
+        var x = check.Input("x", shape, AwayFrom(check, shape, -8, 8, low, high));
+        var b = check.Builder;
+        Verify(check, b.Op("Clip", [x, b.Scalar(low), b.Scalar(high)]), DataType.Float);
+    }
+
+    [Fact]
+    public void Clip_OnlyUpperBound_MatchesNumerical()
+    {
+        var check = new GradientCheck(DataType.Float);
+        long[] shape = [20];
+        var x = check.Input("x", shape, AwayFrom(check, shape, -3, 3, 1));
+        Verify(check, check.Builder.Op("Clip", [x, null, check.Builder.Scalar(1)]), DataType.Float);
+    }
+
+    [Fact]
+    public void HardSigmoid_MatchesNumerical()
+    {
+        var check = new GradientCheck(DataType.Float);
+        long[] shape = [30];
+        var x = check.Input("x", shape, AwayFrom(check, shape, -6, 6, -2.5, 2.5));
+        Verify(check, check.Builder.Op("HardSigmoid", [x], Attribute.Of("alpha", 0.2f), Attribute.Of("beta", 0.5f)), DataType.Float);
+    }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("tanh")]
+    public void Gelu_MatchesNumerical(string approximate)
+    {
+        var check = new GradientCheck(DataType.Float, opset: 20);
+        var x = check.Input("x", [4, 8], -4, 4);
+        Verify(check, check.Builder.Op("Gelu", [x], Attribute.Of("approximate", approximate)), DataType.Float);
+    }
+
+    [Fact]
+    public void Softmax_Opset11_NormalizesTrailingAxes()
+    {
+        var check = new GradientCheck(DataType.Double, opset: 11);
+        var x = check.Input("x", [2, 3, 4]);
+        check.Verify(check.Builder.Op("Softmax", [x], Attribute.Of("axis", 1L)), 1e-6, 1e-8);
+    }
+
+    [Fact]
+    public void ReluMask_Float_UsesNoBoolTensors()
+    {
+        var check = new GradientCheck(DataType.Float);
+        var x = check.Input("x", [8], AwayFrom(check, [8], -1, 1, 0));
+        Verify(check, check.Builder.Op("Relu", [x]), DataType.Float);
+        Assert.DoesNotContain(check.Graph.Nodes, n => n.OpType is "Greater" or "Where" or "Cast" && n.Name.Contains("Relu_grad"));
+    }
+
+    private static void Verify(GradientCheck check, Value y, DataType type)
+    {
+        if (type == DataType.Double) check.Verify(y, 1e-6, 1e-8);
+        else check.Verify(y, 1e-2, 1e-3, epsilon: 1e-3);
+    }
+}
