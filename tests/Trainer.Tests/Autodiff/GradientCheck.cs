@@ -50,6 +50,25 @@ internal sealed class GradientCheck
         return value;
     }
 
+    /// <summary>An int64 graph input (class labels, indices); never differentiated.</summary>
+    public Value Labels(string name, long[] values)
+    {
+        var value = Graph.AddInput(name, TensorType.Of(DataType.Int64, values.Length));
+        _feeds[name] = (DataType.Int64, [values.Length], Array.ConvertAll(values, v => (double)v));
+        return value;
+    }
+
+    /// <summary>Runs the graph's current outputs once and returns their values.</summary>
+    public List<(double[] Data, long[] Shape)> Evaluate(params Value[] outputs)
+    {
+        Graph.Outputs.Clear();
+        Graph.Outputs.AddRange(outputs);
+        using var runner = new OrtRunner(_model);
+        var results = runner.Run(_feeds);
+        Graph.Outputs.Clear();
+        return results;
+    }
+
     /// <summary>A constant initializer of the check's element type.</summary>
     public Value Constant(string name, long[] shape, double[] data) =>
         Graph.AddInitializer(name, Type == DataType.Double ? Tensor.FromDoubles(shape, data) : Tensor.FromFloats(shape, Array.ConvertAll(data, v => (float)v)));
