@@ -2,19 +2,25 @@ namespace OnnxTrainer.Onnx;
 
 /// <summary>
 /// Reads tensor bytes stored beside a model file. Locations come from untrusted files, so a location
-/// must be relative, must stay inside the model's folder (also after following symbolic links), and
-/// its offset and length must lie inside the data file.
+/// must be relative, must stay inside the model's folder (also after following symbolic links at any
+/// level of the path, not only the last), and its offset and length must lie inside the data file.
 /// </summary>
 internal sealed class ExternalDataResolver(string? modelDirectory, string modelLabel)
 {
-    public byte[] Read(string tensorName, string location, long offset, long? length, long expectedBytes)
+    /// <summary>Longest chain of symbolic links followed while resolving one location (as Linux's ELOOP limit).</summary>
+    private const int MaxLinkHops = 40;
+
+    /// <param name="what">The tensor as the message should name it, e.g. "initializer 'conv1.weight'".</param>
+    public byte[] Read(string what, string location, long offset, long? length, long expectedBytes)
     {
-        string where = $"{modelLabel}: tensor '{tensorName}'";
+        string where = $"{modelLabel}: {what}";
         if (modelDirectory is null)
             throw new ModelFormatException($"{where}: external data '{location}' needs the model to be loaded from a file");
         if (string.IsNullOrEmpty(location))
             throw new ModelFormatException($"{where}: external data has no location");
-        if (Path.IsPathRooted(location) || location.Contains(':') )
+        if (location.Contains('\0'))
+            throw new ModelFormatException($"{where}: external data location contains a NUL character");
+        if (Path.IsPathRooted(location) || location.Contains(':'))
             throw new ModelFormatException($"{where}: external data location '{location}' is absolute; it must be relative to the model's folder");
         if (location.Split('/', '\\').Any(part => part == ".."))
             throw new ModelFormatException($"{where}: external data location '{location}' climbs out of the model's folder");
@@ -25,11 +31,13 @@ internal sealed class ExternalDataResolver(string? modelDirectory, string modelL
             throw new ModelFormatException($"{where}: external data location '{location}' resolves outside the model's folder");
         if (!File.Exists(path))
             throw new ModelFormatException($"{where}: external data file '{location}' does not exist");
-        var target = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true);
-        if (target is not null && !IsInside(Path.GetFullPath(new FileInfo(root).ResolveLinkTarget(true)?.FullName ?? root), target.FullName))
-            throw new ModelFormatException($"{where}: external data file '{location}' is a link to '{target.FullName}' outside the model's folder");
+        // A link anywhere on the way (a linked sub-folder as much as a linked file) may lead out of the folder.
+        string realRoot = ResolveLinks(root, where);
+        string realPath = ResolveLinks(path, where);
+        if (!IsInside(realRoot, realPath))
+            throw new ModelFormatException($"{where}: external data file '{location}' is reached through a link to '{realPath}', outside the model's folder");
 
-        long fileLength = new FileInfo(path).Length;
+        long fileLength = new FileInfo(realPath).Length;
         long count = length ?? expectedBytes;
         if (offset < 0 || count < 0)
             throw new ModelFormatException($"{where}: external data offset {offset} / length {count} must not be negative");
@@ -39,7 +47,7 @@ internal sealed class ExternalDataResolver(string? modelDirectory, string modelL
             throw new ModelFormatException($"{where}: external data [{offset}, {offset + count}) lies beyond the end of '{location}' ({fileLength} bytes)");
 
         var bytes = new byte[count];
-        using var handle = File.OpenHandle(path);
+        using var handle = File.OpenHandle(realPath);
         int read = 0;
         while (read < count)
         {
@@ -49,6 +57,44 @@ internal sealed class ExternalDataResolver(string? modelDirectory, string modelL
         }
         return bytes;
     }
+
+    /// <summary>
+    /// The path with every symbolic link along it followed, like realpath(3). Each component is resolved in
+    /// turn, so ".." inside a link target applies to the already resolved folder, as the kernel does it.
+    /// </summary>
+    private static string ResolveLinks(string fullPath, string where)
+    {
+        string current = Path.GetPathRoot(fullPath) ?? "/";
+        var pending = new LinkedList<string>(Split(fullPath[current.Length..]));
+        int hops = 0;
+        while (pending.First is { } first)
+        {
+            string part = first.Value;
+            pending.RemoveFirst();
+            if (part == ".") continue;
+            if (part == "..")
+            {
+                current = Path.GetDirectoryName(current) ?? current;
+                continue;
+            }
+            string next = Path.Combine(current, part);
+            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+            if (info.LinkTarget is not { } target)
+            {
+                current = next;
+                continue;
+            }
+            if (++hops > MaxLinkHops)
+                throw new ModelFormatException($"{where}: external data path '{fullPath}' has too many levels of symbolic links");
+            if (Path.IsPathRooted(target)) current = Path.GetPathRoot(target) ?? current;
+            string[] targetParts = Split(Path.IsPathRooted(target) ? target[current.Length..] : target);
+            for (int i = targetParts.Length - 1; i >= 0; i--) pending.AddFirst(targetParts[i]);
+        }
+        return current;
+    }
+
+    private static string[] Split(string path) =>
+        path.Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar], StringSplitOptions.RemoveEmptyEntries);
 
     private static bool IsInside(string root, string path)
     {

@@ -32,6 +32,10 @@ public static class ModelReader
         {
             throw new ModelFormatException($"{path}: file not found");
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelFormatException($"{path}: cannot be read ({e.Message})", e);
+        }
         return FromProto(proto, Path.GetDirectoryName(Path.GetFullPath(path)), path);
     }
 
@@ -138,6 +142,8 @@ public static class ModelReader
             var outputs = new List<Value>();
             foreach (var name in proto.Output)
             {
+                if (name.Length > 0 && outputs.Any(o => o.Name == name))
+                    throw new ModelFormatException($"{label}: {where} lists output '{name}' twice");
                 if (name.Length == 0)
                 {
                     outputs.Add(_graph.CreateValue(_graph.FreshName($"{proto.Name}_unused")));
@@ -152,6 +158,8 @@ public static class ModelReader
                 else outputs.Add(_graph.CreateValue(name));
             }
             var attributes = proto.Attribute.Select(a => ReadAttribute(a, where)).ToList();
+            var repeated = attributes.GroupBy(a => a.Name).FirstOrDefault(g => g.Count() > 1);
+            if (repeated is not null) throw new ModelFormatException($"{label}: {where} has attribute '{repeated.Key}' twice");
             string? name2 = string.IsNullOrEmpty(proto.Name) ? null : proto.Name;
             var node = _graph.AddNodeWithOutputs(proto.OpType, inputs, outputs, attributes, name2, proto.Domain == "ai.onnx" ? "" : proto.Domain);
             node.DocString = proto.DocString;
@@ -232,11 +240,14 @@ public static class ModelReader
             ReadOnlyMemory<byte> data;
             if (t.DataLocation == TensorProto.Types.DataLocation.External)
             {
-                var entries = t.ExternalData.ToDictionary(e => e.Key, e => e.Value);
+                var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var entry in t.ExternalData)
+                    if (!entries.TryAdd(entry.Key, entry.Value))
+                        throw new ModelFormatException($"{where}: external data key '{entry.Key}' is given twice");
                 string location = entries.GetValueOrDefault("location", "");
                 long offset = ParseLong(entries, "offset", where) ?? 0;
                 long? length = ParseLong(entries, "length", where);
-                data = externalData.Read(t.Name, location, offset, length, expected);
+                data = externalData.Read(what, location, offset, length, expected);
             }
             else if (!t.RawData.IsEmpty || expected == 0 && TypedCount(t) == 0)
             {
@@ -260,17 +271,18 @@ public static class ModelReader
 
         private static byte[] ReadTypedData(TensorProto t, DataType type, long count, string where)
         {
-            int actual = type switch
+            // Complex numbers take two stored values each; compare stored counts so an odd count cannot slip through.
+            long stored = type switch
             {
-                DataType.Float => t.FloatData.Count,
-                DataType.Double => t.DoubleData.Count,
+                DataType.Float or DataType.Complex64 => t.FloatData.Count,
+                DataType.Double or DataType.Complex128 => t.DoubleData.Count,
                 DataType.Int64 => t.Int64Data.Count,
                 DataType.UInt32 or DataType.UInt64 => t.Uint64Data.Count,
-                DataType.Complex64 => t.FloatData.Count / 2,
-                DataType.Complex128 => t.DoubleData.Count / 2,
                 _ => t.Int32Data.Count,
             };
-            if (actual != count)
+            long perElement = type is DataType.Complex64 or DataType.Complex128 ? 2 : 1;
+            long actual = stored / perElement;
+            if (stored != count * perElement)
                 throw new ModelFormatException($"{where} has {actual} values but its shape [{string.Join(", ", t.Dims)}] needs {count}");
             return type switch
             {

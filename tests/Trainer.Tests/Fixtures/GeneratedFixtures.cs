@@ -1,0 +1,49 @@
+using System.Text.Json;
+
+namespace OnnxTrainer.Tests.Fixtures;
+
+/// <summary>
+/// The models written by tests/fixtures/generate_models.py into tests/fixtures/generated/ (git-ignored, since
+/// ResNet-18 alone is 47 MB). Tests that need them fail with a message saying how to produce them.
+/// </summary>
+public static class GeneratedFixtures
+{
+    /// <summary>Small-width models with a float64 gradient reference (<c>&lt;name&gt;.ref.safetensors</c>).</summary>
+    public static readonly IReadOnlyList<string> SmallModels =
+    [
+        "resnet_small", "mobilenet_v2_small", "mobilenet_v3_small", "efficientnet_b0_small",
+        "squeezenet1_1_small", "shufflenet_v2_x0_5_small", "densenet_small", "convnext_small",
+    ];
+
+    /// <summary>Every generated model: the full-size ResNet-18 (1000 classes, 224x224) and the small ones.</summary>
+    public static readonly IReadOnlyList<string> AllModels = ["resnet18", .. SmallModels];
+
+    private static readonly Lazy<string> Folder = new(FindFolder);
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static string Directory => Folder.Value;
+
+    public static string ModelPath(string name) => Require(name + ".onnx");
+
+    public static string ReferencePath(string name) => Require(name + ".ref.safetensors");
+
+    public static FixtureInfo Info(string name) =>
+        JsonSerializer.Deserialize<FixtureInfo>(File.ReadAllText(Require(name + ".json")), JsonOptions)
+        ?? throw new InvalidOperationException($"{name}.json is empty");
+
+    private static string Require(string file)
+    {
+        string path = Path.Combine(Directory, file);
+        if (!File.Exists(path))
+            throw new InvalidOperationException($"fixture '{path}' is missing: run tests/fixtures/generate.sh");
+        return path;
+    }
+
+    private static string FindFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Onnx.sln")))
+                return Path.Combine(dir.FullName, "tests", "fixtures", "generated");
+        throw new InvalidOperationException($"no Onnx.sln above '{AppContext.BaseDirectory}'; cannot find tests/fixtures/generated (run tests/fixtures/generate.sh)");
+    }
+}
