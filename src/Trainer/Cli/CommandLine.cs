@@ -1,4 +1,6 @@
 using System.CommandLine;
+using OnnxTrainer.Ir;
+using OnnxTrainer.Onnx;
 
 namespace OnnxTrainer.Cli;
 
@@ -7,7 +9,19 @@ public static class CommandLine
 {
     public static int Run(string[] args)
     {
-        var root = new RootCommand("Train, export and inspect ONNX image classifiers by transfer learning.");
-        return root.Parse(args).Invoke();
+        var root = new RootCommand("Train, export and inspect ONNX image classifiers by transfer learning.")
+        {
+            InspectCommand.Create(),
+        };
+        try
+        {
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is ModelFormatException or GraphException or IOException)
+        {
+            // Bad input is the user's to fix: one clear line, no stack trace.
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
     }
 }

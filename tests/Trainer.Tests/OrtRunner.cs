@@ -3,17 +3,26 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 
-namespace OnnxTrainer.Tests.Autodiff;
+namespace OnnxTrainer.Tests;
 
 /// <summary>Runs a model in ONNX Runtime with float or double inputs; outputs come back as doubles with their shapes.</summary>
 internal sealed class OrtRunner : IDisposable
 {
     private readonly InferenceSession _session;
 
+    // One thread: results are then bit-for-bit reproducible, and the test machine has few cores.
     public OrtRunner(Model model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_ALL)
     {
-        using var options = new SessionOptions { GraphOptimizationLevel = level, IntraOpNumThreads = 1 };
+        using var options = new SessionOptions { GraphOptimizationLevel = level, IntraOpNumThreads = 1, InterOpNumThreads = 1 };
         _session = new InferenceSession(ModelWriter.ToBytes(model), options);
+    }
+
+    /// <summary>Runs a model file once on one float input and returns its first output.</summary>
+    public static float[] Run(string modelPath, string inputName, float[] input, long[] shape)
+    {
+        using var runner = new OrtRunner(ModelReader.Load(modelPath));
+        var output = runner.Run(new Dictionary<string, (DataType, long[], double[])> { [inputName] = (DataType.Float, shape, Array.ConvertAll(input, v => (double)v)) })[0];
+        return Array.ConvertAll(output.Data, v => (float)v);
     }
 
     public IReadOnlyList<string> OutputNames => _session.OutputNames;

@@ -1,0 +1,80 @@
+using OnnxTrainer.Autodiff;
+using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Shapes;
+using OnnxTrainer.Onnx;
+
+namespace OnnxTrainer.Artifacts;
+
+/// <summary>
+/// Turns a forward classifier (one image input, logits output) into the training and eval graphs of the
+/// artifact contract: inputs <c>input</c>, <c>labels</c>, then each trainable parameter under its
+/// initializer name; outputs <c>loss</c>, <c>logits</c> and (training only) <c>&lt;param&gt;_grad</c>.
+/// Frozen parameters stay initializers so ONNX Runtime can fold and pre-pack them.
+/// </summary>
+public static class TrainingGraph
+{
+    /// <summary>Opset of the emitted graphs: 13 introduced the input forms our rules emit; 17 adds nothing that changes 13's semantics for our ops.</summary>
+    public const long MinimumOpset = 13;
+    public const long TrainingOpset = 17;
+
+    public const string InputName = "input";
+    public const string LabelsName = "labels";
+    public const string LossName = "loss";
+    public const string LogitsName = "logits";
+
+    public static Model BuildTraining(Model forward, IReadOnlyList<string> trainable, LossOptions loss) => Build(forward, trainable, loss, withGradients: true);
+
+    public static Model BuildEval(Model forward, IReadOnlyList<string> trainable, LossOptions loss) => Build(forward, trainable, loss, withGradients: false);
+
+    private static Model Build(Model forward, IReadOnlyList<string> trainable, LossOptions lossOptions, bool withGradients)
+    {
+        // Work on a copy: callers keep their forward model.
+        var model = ModelReader.Load(ModelWriter.ToBytes(forward), "forward model");
+        if (model.OpsetVersion < MinimumOpset)
+            throw new GraphException($"the model uses opset {model.OpsetVersion}; training needs opset {MinimumOpset} or newer (re-export it, e.g. torch.onnx.export(..., opset_version=17))");
+        model.Opsets[""] = Math.Max(model.OpsetVersion, TrainingOpset);
+        long opset = model.OpsetVersion;
+        var graph = model.Graph;
+        ShapeFolding.Run(graph, opset);
+        ShapeInference.Run(graph, opset);
+
+        if (graph.Inputs.Count != 1) throw new GraphException($"a classifier backbone has one input; this one has {graph.Inputs.Count}");
+        if (graph.Outputs.Count == 0) throw new GraphException("the model has no output");
+        var input = graph.Inputs[0];
+        var logits = graph.Outputs[0];
+        RenameTo(graph, input, InputName);
+        RenameTo(graph, logits, LogitsName);
+        var classes = logits.Type?.Shape is { Count: 2 } shape && shape[1].Value is long c
+            ? (int)c : throw new GraphException($"logits '{logits.Name}' must have shape [N, classes] with a known class count (got {logits.Type})");
+
+        var labels = graph.AddInput(LabelsName, new TensorType(DataType.Int64, [logits.Type!.Shape![0]]));
+        var parameters = new List<Value>(trainable.Count);
+        foreach (var name in trainable)
+        {
+            if (!graph.TryGetValue(name, out var value) || !value.IsInitializer)
+                throw new GraphException($"trainable parameter '{name}' is not an initializer of the model");
+            if (Parameters.IsRunningStatistic(value))
+                throw new GraphException($"'{name}' is a BatchNormalization running statistic; it is never trained by gradient");
+            graph.PromoteToInput(value);
+            parameters.Add(value);
+        }
+
+        var builder = new GraphBuilder(graph, opset, LossName);
+        var lossValue = CrossEntropyLoss.Append(builder, logits, labels, classes, lossOptions.LabelSmoothing, lossOptions.ClassWeights);
+        var loss = graph.CreateValue(LossName, lossValue.Type);
+        graph.AddNodeWithOutputs("Identity", [lossValue], [loss], name: graph.FreshName(LossName));
+        graph.Outputs.Clear();
+        graph.Outputs.Add(loss);
+        graph.Outputs.Add(logits);
+        if (withGradients) GradientBuilder.Build(graph, opset, loss, parameters);
+        graph.RemoveDeadNodes();
+        return model;
+    }
+
+    private static void RenameTo(Graph graph, Value value, string name)
+    {
+        if (value.Name == name) return;
+        if (graph.TryGetValue(name, out var other)) graph.Rename(other, graph.FreshName(name + "_original"));
+        graph.Rename(value, name);
+    }
+}
