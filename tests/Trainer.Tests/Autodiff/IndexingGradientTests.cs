@@ -78,6 +78,18 @@ public class IndexingGradientTests
         check.Verify(check.Builder.Op("Gather", [x, index], Attribute.Of("axis", axis)), Rtol, Atol);
     }
 
+    [Fact]
+    public void GatherAndSlice_ParametersFromConstantNodes_MatchesNumerical()
+    {
+        var check = new GradientCheck();
+        var x = check.Input("x", [4, 5, 6]);
+        var b = check.Builder;
+        Value Const(Tensor t) => b.Op("Constant", [], Attribute.Of("value", t));
+        var gathered = b.Op("Gather", [x, Const(Tensor.Vector(3, 0, 3))], Attribute.Of("axis", 2L));
+        var sliced = b.Op("Slice", [gathered, Const(Tensor.Vector(-1)), Const(Tensor.Vector(-10)), Const(Tensor.Vector(1)), Const(Tensor.Vector(-2))]);
+        check.Verify(sliced, Rtol, Atol);
+    }
+
     [Theory]
     [InlineData(17L, "ScatterElements")]
     [InlineData(13L, "MatMul")]

@@ -1,3 +1,4 @@
+using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
 using Xunit;
 using Attribute = OnnxTrainer.Ir.Attribute;
@@ -155,5 +156,49 @@ public class ShapeGradientTests
         var pieces = b.OpN("Split", inputs, outputs, [.. attributes]);
         // Leaving the middle output unused exercises the zero gradient for outputs nobody reads.
         check.Verify(useAll ? pieces : [.. pieces.Where((_, i) => i != 1)], Rtol, Atol);
+    }
+
+    /// <summary>
+    /// A symbolic batch must not need static shapes: the rules read extents at run time where they must
+    /// (Concat along the batch, Gather with the batch after the gathered axis). With loss = sum of all outputs,
+    /// d loss / d x[i] is the number of times x[i] appears in them; feeding x[i] = i makes that countable.
+    /// </summary>
+    [Theory]
+    [InlineData(2L)]
+    [InlineData(3L)]
+    public void SymbolicBatch_GradientsCountUses(long batch)
+    {
+        var model = new Model();
+        var graph = model.Graph;
+        var b = new GraphBuilder(graph, 17, "test");
+        static TensorType T(params object[] dims) =>
+            new(DataType.Double, [.. dims.Select(d => d is string s ? Dim.Named(s) : Dim.Known(Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)))]);
+        Value Typed(Value v, TensorType t) { v.Type = t; return v; }
+
+        var x = graph.AddInput("x", T("N", 4, 6));
+        var transposed = Typed(b.Transpose(x, 0, 2, 1), T("N", 6, 4));
+        var sliced = Typed(b.Slice(transposed, [5], [-100], [1], [-2]), T("N", 3, 4));
+        var gathered = Typed(b.Op("Gather", [sliced, graph.AddInitializer("i1", Tensor.FromInt64s([2, 2], [0, 2, 2, 2]))], Attribute.Of("axis", 1L)), T("N", 2, 2, 4));
+        var batchSecond = Typed(b.Transpose(gathered, 1, 0, 2, 3), T(2, "N", 2, 4));
+        var gatheredFirst = Typed(b.Op("Gather", [batchSecond, graph.AddInitializer("i0", Tensor.FromInt64s([1, 2], [1, 1]))], Attribute.Of("axis", 0L)), T(1, 2, "N", 2, 4));
+        var concatenated = Typed(b.Op("Concat", [x, x], Attribute.Of("axis", 0L)), T("M", 4, 6));
+        var expanded = Typed(b.Op("Expand", [Typed(b.Unsqueeze(x, 1), T("N", 1, 4, 6)), b.Ints(1, 2, 1, 1)]), T("N", 2, 4, 6));
+        var flattened = Typed(b.Op("Flatten", [x], Attribute.Of("axis", 2L)), T("N*4", 6));
+        Value[] outputs = [gatheredFirst, concatenated, expanded, flattened];
+        var loss = Typed(b.Sum([.. outputs.Select(o => Typed(b.ReduceSum(o, [.. Enumerable.Range(0, o.Type!.Rank!.Value).Select(a => (long)a)], keepDims: false), T()))]), T());
+        graph.Outputs.AddRange(outputs);
+        graph.Outputs.Add(loss);
+
+        GradientBuilder.Build(graph, 17, loss, [x]);
+
+        var data = Enumerable.Range(0, (int)(batch * 24)).Select(i => (double)i).ToArray();
+        using var runner = new OrtRunner(model);
+        var results = runner.Run(new Dictionary<string, (DataType, long[], double[])> { ["x"] = (DataType.Double, [batch, 4, 6], data) });
+        var expected = new double[data.Length];
+        foreach (var (values, _) in results.Take(outputs.Length))
+            foreach (var v in values) expected[(int)v]++;
+        var (gradient, shape) = results[^1];
+        Assert.Equal([batch, 4, 6], shape);
+        Assert.Equal(expected, gradient);
     }
 }

@@ -67,8 +67,8 @@ internal sealed class SliceGradient : IGradientRule
     private static long[]? Constant(GradientContext c, int index, string what) => c.Node.Input(index) switch
     {
         null => null,
-        { Initializer: { } t } => t.ToInt64s(),
-        var v => throw new GraphException($"{c.Node}: slice {what} ('{v.Name}') must be a constant to differentiate the slice"),
+        var v => AxisScatter.ConstantData(v)?.ToInt64s()
+            ?? throw new GraphException($"{c.Node}: slice {what} ('{v.Name}') must be a constant to differentiate the slice"),
     };
 
     /// <summary>The input positions the slice reads along one axis, in output order (ONNX clamping rules).</summary>
@@ -108,7 +108,7 @@ internal sealed class GatherGradient : IGradientRule
         if (axis < 0) axis += rank;
         long length = shape[(int)axis].Value
             ?? throw new GraphException($"{c.Node}: the extent of axis {axis} of '{x.Name}' must be known to differentiate the gather (got {shape[(int)axis]})");
-        var indexTensor = c.I(1).Initializer
+        var indexTensor = AxisScatter.ConstantData(c.I(1))
             ?? throw new GraphException($"{c.Node}: gather indices ('{c.I(1).Name}') must be a constant to differentiate the gather");
         var indices = indexTensor.ToInt64s();
         for (int k = 0; k < indices.Length; k++)
@@ -193,6 +193,10 @@ internal sealed class WhereGradient : IGradientRule
 /// <summary>Placing a gradient's slices at distinct positions along one axis, zeros elsewhere.</summary>
 internal static class AxisScatter
 {
+    /// <summary>The data of an initializer, or of a Constant node's output (exporters emit both).</summary>
+    public static Tensor? ConstantData(Value v) =>
+        v.Initializer ?? (v.Producer is { OpType: "Constant" } p ? p.TensorAttribute("value") : null);
+
     public static bool IsContiguous(long[] positions) =>
         positions.Select((p, k) => p == positions[0] + k).All(ok => ok);
 
