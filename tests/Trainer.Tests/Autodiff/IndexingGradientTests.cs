@@ -46,8 +46,7 @@ public class IndexingGradientTests
         var y = b.Slice(x, [1, -4], [3, 100], [0, 2]);
         check.Verify(y, Rtol, Atol);
 
-        var backward = check.Graph.Nodes.Where(n => n.Name.StartsWith(y.Producer!.Name + "_grad/", StringComparison.Ordinal)).ToList();
-        Assert.Equal(["Pad"], backward.Select(n => n.OpType));
+        Assert.Equal(["Pad"], BackwardOps(check, y));
     }
 
     public static TheoryData<long, long[], long[], long> GatherCases => new()
@@ -60,10 +59,10 @@ public class IndexingGradientTests
         { 1, [2], [1, 2], 17 },               // contiguous run
         { 0, [2], [-1, 0], 17 },              // negative index
         { 2, [2, 2], [5, -6, 3, 1], 17 },     // 2-D indices on the last axis
-        { 1, [4], [1, 3, 1, 1], 17 },         // duplicates: ScatterElements add
+        { 1, [4], [1, 3, 1, 1], 17 },         // duplicates accumulate
         { 2, [2, 3], [0, 5, 0, 5, 5, 2], 17 },
         { 0, [3], [3, 3, 0], 17 },
-        { 1, [4], [1, 3, 1, 1], 13 },         // duplicates before opset 16: one-hot MatMul
+        { 1, [4], [1, 3, 1, 1], 13 },         // and before opset 16
         { -1, [2, 2], [0, -1, 0, 5], 13 },
         { 0, [2, 2], [1, 1, 2, 2], 13 },
     };
@@ -90,17 +89,43 @@ public class IndexingGradientTests
         check.Verify(sliced, Rtol, Atol);
     }
 
+    public static TheoryData<long, long[], long, long[], string> GatherFormulationCases => new()
+    {
+        // opset, input shape, axis, indices, the op that must place the gradient
+        { 17, [3, 4], 1, [2, 0, 2, 2], "MatMul" },                                   // innermost axis: one-hot MatMul
+        { 17, [3, 4], 0, [2, 0, 2, 2], "Gather" },                                   // few repeats: a Gather per occurrence
+        { 17, [3, 4], 0, [1, 1, 1, 1, 1, 0], "MatMul" },                             // many repeats, few indices: one-hot MatMul
+        { 17, [2, 3, 2], 1, [.. Enumerable.Range(0, 300).Select(i => i % 3L)], "ScatterElements" },
+        { 13, [2, 3, 2], 1, [.. Enumerable.Range(0, 300).Select(i => i % 3L)], "MatMul" },
+    };
+
     [Theory]
-    [InlineData(17L, "ScatterElements")]
-    [InlineData(13L, "MatMul")]
-    public void Gather_DuplicateIndices_AccumulateWithOpsetFormulation(long opset, string expectedOp)
+    [MemberData(nameof(GatherFormulationCases))]
+    public void Gather_DuplicateIndices_AccumulateWithChosenFormulation(long opset, long[] shape, long axis, long[] indices, string expectedOp)
     {
         var check = new GradientCheck(opset: opset);
-        var x = check.Input("x", [3, 4]);
-        var index = check.Graph.AddInitializer("indices", Tensor.Vector(2, 0, 2, 2));
-        check.Verify(check.Builder.Op("Gather", [x, index], Attribute.Of("axis", 1L)), Rtol, Atol);
-        Assert.Contains(check.Graph.Nodes, n => n.OpType == expectedOp);
+        var x = check.Input("x", shape);
+        var index = check.Graph.AddInitializer("indices", Tensor.Vector(indices));
+        var y = check.Builder.Op("Gather", [x, index], Attribute.Of("axis", axis));
+        check.Verify(y, Rtol, Atol);
+        Assert.Contains(expectedOp, BackwardOps(check, y));
     }
+
+    [Theory]
+    [InlineData(2L, "MatMul")]
+    [InlineData(1L, "Gather")]
+    public void Slice_Step2_PlacesWithChosenFormulation(long axis, string expectedOp)
+    {
+        var check = new GradientCheck();
+        var x = check.Input("x", [4, 5, 6]);
+        var y = check.Builder.Slice(x, [1], [100], [axis], [2]);
+        check.Verify(y, Rtol, Atol);
+        Assert.Contains(expectedOp, BackwardOps(check, y));
+        Assert.DoesNotContain("Slice", BackwardOps(check, y));
+    }
+
+    private static List<string> BackwardOps(GradientCheck check, Value forward) =>
+        [.. check.Graph.Nodes.Where(n => n.Name.StartsWith(forward.Producer!.Name + "_grad/", StringComparison.Ordinal)).Select(n => n.OpType)];
 
     public static TheoryData<long[], long[], long[]> WhereCases => new()
     {

@@ -181,10 +181,13 @@ public class ShapeGradientTests
         var gathered = Typed(b.Op("Gather", [sliced, graph.AddInitializer("i1", Tensor.FromInt64s([2, 2], [0, 2, 2, 2]))], Attribute.Of("axis", 1L)), T("N", 2, 2, 4));
         var batchSecond = Typed(b.Transpose(gathered, 1, 0, 2, 3), T(2, "N", 2, 4));
         var gatheredFirst = Typed(b.Op("Gather", [batchSecond, graph.AddInitializer("i0", Tensor.FromInt64s([1, 2], [1, 1]))], Attribute.Of("axis", 0L)), T(1, 2, "N", 2, 4));
+        // Many repeats along an axis before the batch: the one-hot MatMul and ScatterElements paths.
+        var repeated = Typed(b.Op("Gather", [batchSecond, graph.AddInitializer("i2", Tensor.Vector(1, 1, 1, 1, 1, 0))], Attribute.Of("axis", 0L)), T(6, "N", 2, 4));
+        var scattered = Typed(b.Op("Gather", [batchSecond, graph.AddInitializer("i3", Tensor.Vector([.. Enumerable.Range(0, 300).Select(i => i % 2L)]))], Attribute.Of("axis", 0L)), T(300, "N", 2, 4));
         var concatenated = Typed(b.Op("Concat", [x, x], Attribute.Of("axis", 0L)), T("M", 4, 6));
         var expanded = Typed(b.Op("Expand", [Typed(b.Unsqueeze(x, 1), T("N", 1, 4, 6)), b.Ints(1, 2, 1, 1)]), T("N", 2, 4, 6));
         var flattened = Typed(b.Op("Flatten", [x], Attribute.Of("axis", 2L)), T("N*4", 6));
-        Value[] outputs = [gatheredFirst, concatenated, expanded, flattened];
+        Value[] outputs = [gatheredFirst, repeated, scattered, concatenated, expanded, flattened];
         var loss = Typed(b.Sum([.. outputs.Select(o => Typed(b.ReduceSum(o, [.. Enumerable.Range(0, o.Type!.Rank!.Value).Select(a => (long)a)], keepDims: false), T()))]), T());
         graph.Outputs.AddRange(outputs);
         graph.Outputs.Add(loss);
@@ -200,5 +203,7 @@ public class ShapeGradientTests
         var (gradient, shape) = results[^1];
         Assert.Equal([batch, 4, 6], shape);
         Assert.Equal(expected, gradient);
+        Assert.Contains(graph.Nodes, n => n.OpType == "ScatterElements");
+        Assert.Contains(graph.Nodes, n => n.OpType == "MatMul");
     }
 }
