@@ -24,6 +24,8 @@ internal sealed class SliceGradient : IGradientRule
         for (int i = 0; i < axes.Length; i++)
         {
             long axis = axes[i];
+            // Some exporters list a whole-range slice on the (symbolic) batch axis; it moves nothing.
+            if (steps[i] == 1 && starts[i] == 0 && ends[i] >= int.MaxValue) continue;
             long length = shape[(int)axis].Value
                 ?? throw new GraphException($"{c.Node}: the extent of axis {axis} of '{x.Name}' must be known to differentiate the slice (got {shape[(int)axis]})");
             var positions = Positions(starts[i], ends[i], steps[i], length);
