@@ -40,6 +40,17 @@ public static class GradientRegistry
         Register("ReduceSum", new ReduceGradient(mean: false));
         Register("ReduceMean", new ReduceGradient(mean: true));
         Register("Identity", new IdentityGradient());
+        Register("Reshape", new ReshapeLikeGradient());
+        Register("Flatten", new ReshapeLikeGradient());
+        Register("Squeeze", new ReshapeLikeGradient());
+        Register("Unsqueeze", new ReshapeLikeGradient());
+        Register("Expand", new ExpandGradient());
+        Register("Transpose", new TransposeGradient());
+        Register("Concat", new ConcatGradient());
+        Register("Split", new SplitGradient());
+        Register("Slice", new SliceGradient());
+        Register("Gather", new GatherGradient());
+        Register("Where", new WhereGradient());
         Register("Dropout", new DropoutGradient());
         Register("Cast", new CastGradient());
 
