@@ -13,11 +13,12 @@ public static class ShapeFolding
         var data = ShapeInference.Infer(graph, opset);
         var outputs = graph.Outputs.ToHashSet();
         // A node is folded when all its outputs are known; graph outputs keep their producer (and name).
-        var folded = graph.Nodes
+        var order = graph.Nodes
             .Where(n => n.OpType != "Constant" && n.Outputs.All(o => !outputs.Contains(o) && data.TryGetValue(o, out var v) && v.IsFullyKnown))
-            .ToHashSet();
+            .ToList();
+        var folded = order.ToHashSet();
         int replaced = 0;
-        foreach (var node in folded)
+        foreach (var node in order)
             foreach (var output in node.Outputs)
             {
                 // Only the values read outside the folded region become initializers.

@@ -40,8 +40,8 @@ internal static class ShapeRules
         Register("Sqrt", new UnaryRule());
         Register("Exp", new UnaryRule());
         Register("Log", new UnaryRule());
-        Register("Neg", new UnaryRule());
-        Register("Abs", new UnaryRule());
+        Register("Neg", new UnaryRule(x => -x));
+        Register("Abs", new UnaryRule(x => x < 0 ? -x : x));
         Register("Reciprocal", new UnaryRule());
         Register("Floor", new UnaryRule());
         Register("Ceil", new UnaryRule());
