@@ -55,21 +55,21 @@ public static class ShapeInference
     {
         if (inferred is null) return declared;
         if (declared is null) return inferred;
-        string where = $"node '{node.Name}' ({node.OpType}) output '{value.Name}'";
+        string Where() => $"node '{node.Name}' ({node.OpType}) output '{value.Name}'";
         var elementType = inferred.ElementType;
         if (elementType == DataType.Undefined) elementType = declared.ElementType;
         else if (declared.ElementType != DataType.Undefined && declared.ElementType != elementType)
-            throw new GraphException($"{where} is declared {declared.ElementType.OnnxName()} but computes {elementType.OnnxName()}");
+            throw new GraphException($"{Where()} is declared {declared.ElementType.OnnxName()} but computes {elementType.OnnxName()}");
         if (inferred.Shape is null || declared.Shape is null)
             return new TensorType(elementType, inferred.Shape ?? declared.Shape);
         if (inferred.Shape.Count != declared.Shape.Count)
-            throw new GraphException($"{where} is declared with shape {declared} but computes {inferred}");
+            throw new GraphException($"{Where()} is declared with shape {declared} but computes {inferred}");
         var dims = new Dim[inferred.Shape.Count];
         for (int i = 0; i < dims.Length; i++)
         {
             Dim d = declared.Shape[i], n = inferred.Shape[i];
             if (d.IsKnown && n.IsKnown && d.Value != n.Value)
-                throw new GraphException($"{where} is declared with shape {declared} but computes {inferred}");
+                throw new GraphException($"{Where()} is declared with shape {declared} but computes {inferred}");
             dims[i] = n.IsKnown || !d.IsKnown && (n.Symbol is not null || d.Symbol is null) ? n : d;
         }
         return new TensorType(elementType, dims);
