@@ -1,0 +1,69 @@
+using System.Text.Json.Nodes;
+using OnnxTrainer.Cli;
+using OnnxTrainer.Tests.Fixtures;
+using Xunit;
+
+namespace OnnxTrainer.Tests.Cli;
+
+[Collection(nameof(ConsoleCollection))]
+public class InspectCommandTests
+{
+    private static (int Code, string Out, string Error) Run(params string[] args)
+    {
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            return (CommandLine.Run(args), output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+        }
+    }
+
+    [Fact]
+    public void Inspect_ResNet18_ReportsParametersHeadAndBlockBoundaries()
+    {
+        var (code, output, _) = Run("inspect", GeneratedFixtures.ModelPath("resnet18"), "--json");
+        Assert.Equal(0, code);
+        var report = JsonNode.Parse(output)!;
+        Assert.Equal(11_689_512, (long)report["parameters"]!);
+        // torchvision's ResNet-18 is 1.81 GMACs at 224x224.
+        Assert.InRange((long)report["flops"]!, 3_600_000_000, 3_650_000_000);
+        Assert.Equal("/fc/Gemm", (string)report["head"]!["nodes"]![0]!);
+        Assert.Equal(1000, (long)report["head"]!["classes"]!);
+        var cuts = report["cut_points"]!.AsArray().Select(c => (string)c!["tensor"]!).ToList();
+        foreach (var layer in new[] { "layer1", "layer2", "layer3", "layer4" })
+            Assert.Contains($"/{layer}/{layer}.1/relu_1/Relu_output_0", cuts);
+        Assert.DoesNotContain(cuts, c => c.Contains("conv2"));
+        var last = report["cut_points"]!.AsArray().Last()!;
+        Assert.Equal("float[1, 512]", (string)last["shape"]!);
+    }
+
+    [Fact]
+    public void Inspect_CorruptFile_OneLineErrorNamingTheFile()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"corrupt-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, [0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]);
+        try
+        {
+            var (code, _, error) = Run("inspect", path);
+            Assert.NotEqual(0, code);
+            Assert.Contains(path, error);
+            Assert.Single(error.Trim().Split('\n'));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
+
+/// <summary>Tests that redirect the process-wide console must not run in parallel.</summary>
+[CollectionDefinition(nameof(ConsoleCollection), DisableParallelization = true)]
+public sealed class ConsoleCollection;
