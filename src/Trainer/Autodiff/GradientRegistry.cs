@@ -29,6 +29,7 @@ public static class GradientRegistry
         Register("Identity", new IdentityGradient());
         Register("Dropout", new DropoutGradient());
         Register("Cast", new CastGradient());
+        Register("Conv", new ConvGradient());
 
         NotDifferentiable("Shape");
         NotDifferentiable("Size");
