@@ -53,6 +53,7 @@ public static class GradientRegistry
         Register("Where", new WhereGradient());
         Register("Dropout", new DropoutGradient());
         Register("Cast", new CastGradient());
+        Register("Conv", new ConvGradient());
 
         NotDifferentiable("Shape");
         NotDifferentiable("Size");

@@ -1,0 +1,190 @@
+using OnnxTrainer.Autodiff;
+using OnnxTrainer.Ir;
+using Xunit;
+using Attribute = OnnxTrainer.Ir.Attribute;
+
+namespace OnnxTrainer.Tests.Autodiff;
+
+// ORT's Conv runs in float32 only. Conv is linear in X and in W separately, so central differences
+// carry no truncation error and a large epsilon (0.05) only shrinks the float32 rounding noise of the
+// loss (~1e-5 absolute) divided by 2*eps: errors stay below ~5e-4, hence rtol 1e-3, atol 2e-3.
+public class ConvGradientTests
+{
+    private const double Rtol = 1e-3, Atol = 2e-3, Epsilon = 0.05;
+
+    // attrs: s=strides, d=dilations, p=pads (begins then ends), auto=auto_pad, g=group, bias, frozenW (W an initializer).
+    public static TheoryData<string, long[], long[], string> Cases => new()
+    {
+        { "3x3 s1 p1", [2, 3, 6, 6], [4, 3, 3, 3], "p=1,1,1,1;bias" },
+        { "3x3 s2 p1 odd size", [2, 3, 7, 7], [4, 3, 3, 3], "s=2,2;p=1,1,1,1;bias" },
+        { "3x3 s2 no pad, leftover row/col", [1, 2, 8, 8], [3, 2, 3, 3], "s=2,2" },
+        { "3x3 s3 leftover 2", [1, 2, 10, 9], [2, 2, 3, 3], "s=3,3;p=1,0,0,0" },
+        { "dilation 2", [2, 2, 9, 9], [3, 2, 3, 3], "d=2,2;p=2,2,2,2;bias" },
+        { "dilation 2 stride 2", [1, 2, 10, 11], [3, 2, 3, 3], "d=2,2;s=2,2;p=1,2,1,0" },
+        { "asymmetric pads", [2, 3, 6, 7], [2, 3, 3, 2], "p=0,1,2,0;bias" },
+        { "asymmetric pads s2", [1, 3, 7, 8], [2, 3, 3, 3], "s=2,2;p=1,0,0,2" },
+        { "pads beyond kernel reach", [2, 3, 4, 4], [5, 3, 1, 1], "p=1,1,1,1;bias" },
+        { "pads beyond reach 3x3", [1, 2, 5, 5], [2, 2, 3, 3], "p=3,0,2,1" },
+        { "SAME_UPPER s2", [1, 2, 8, 7], [3, 2, 3, 3], "s=2,2;auto=SAME_UPPER;bias" },
+        { "SAME_LOWER s2", [1, 2, 8, 7], [3, 2, 3, 3], "s=2,2;auto=SAME_LOWER" },
+        { "SAME_UPPER s1 even kernel", [1, 2, 6, 5], [3, 2, 4, 2], "auto=SAME_UPPER" },
+        { "SAME_LOWER s1 even kernel", [1, 2, 6, 5], [3, 2, 4, 2], "auto=SAME_LOWER" },
+        { "VALID s2", [1, 2, 8, 7], [3, 2, 3, 3], "s=2,2;auto=VALID" },
+        { "group 2", [2, 4, 6, 6], [6, 2, 3, 3], "g=2;p=1,1,1,1;bias" },
+        { "group 2 s2", [2, 4, 7, 6], [4, 2, 3, 3], "g=2;s=2,2;p=1,1,1,1" },
+        { "group 2 frozen W", [2, 4, 6, 6], [6, 2, 3, 3], "g=2;p=1,1,1,1;frozenW" },
+        { "depthwise s1", [2, 4, 6, 6], [4, 1, 3, 3], "g=4;p=1,1,1,1;bias" },
+        { "depthwise s2", [2, 4, 7, 7], [4, 1, 3, 3], "g=4;s=2,2;p=1,1,1,1" },
+        { "depthwise 5x5 s2 leftover", [1, 3, 10, 10], [3, 1, 5, 5], "g=3;s=2,2;p=2,2,2,2" },
+        { "depthwise frozen W", [2, 4, 6, 6], [4, 1, 3, 3], "g=4;p=1,1,1,1;frozenW" },
+        { "channel multiplier", [2, 3, 7, 7], [6, 1, 3, 3], "g=3;s=2,2;p=1,1,1,1;bias" },
+        { "channel multiplier s1", [2, 2, 5, 5], [6, 1, 3, 3], "g=2;p=1,1,1,1" },
+        { "1x1", [2, 4, 5, 5], [3, 4, 1, 1], "bias" },
+        { "1x1 s2 leftover", [2, 4, 6, 5], [3, 4, 1, 1], "s=2,2" },
+        { "1x1 group 2", [2, 4, 5, 5], [6, 2, 1, 1], "g=2" },
+        { "1x1 frozen W", [2, 4, 5, 5], [3, 4, 1, 1], "frozenW" },
+        { "3x3 frozen W", [2, 3, 6, 6], [4, 3, 3, 3], "p=1,1,1,1;frozenW" },
+        { "1-D s2", [2, 3, 9], [4, 3, 3], "s=2;p=1,0;bias" },
+        { "1-D depthwise dilation 2", [2, 3, 11], [3, 1, 3], "g=3;d=2;p=2,2" },
+        { "1-D SAME_UPPER s2", [2, 3, 10], [4, 3, 4], "s=2;auto=SAME_UPPER" },
+        { "3-D", [1, 2, 4, 5, 4], [3, 2, 2, 3, 2], "s=1,2,1;p=1,1,0,0,1,1;bias" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Conv_Geometry_MatchesNumerical(string name, long[] xShape, long[] wShape, string attrs)
+    {
+        Assert.NotEmpty(name);
+        var check = new GradientCheck(DataType.Float);
+        var spec = Parse(attrs);
+        var x = check.Input("x", xShape);
+        var w = spec.ContainsKey("frozenW") ? check.Constant("w", wShape, check.RandomData(wShape)) : check.Input("w", wShape);
+        Value?[] inputs = spec.ContainsKey("bias") ? [x, w, check.Input("b", [wShape[0]])] : [x, w];
+
+        check.Verify(Conv(check.Builder, inputs, spec), Rtol, Atol, Epsilon);
+
+        Assert.All(check.Graph.Nodes, n => Assert.Equal("", n.Domain));
+    }
+
+    [Theory]
+    [InlineData("3x3 s2", new long[] { 2, 3, 7, 7 }, new long[] { 4, 3, 3, 3 }, "s=2,2;p=1,1,1,1")]
+    [InlineData("depthwise", new long[] { 2, 4, 6, 6 }, new long[] { 4, 1, 3, 3 }, "g=4;p=1,1,1,1;bias")]
+    [InlineData("1x1", new long[] { 2, 4, 5, 5 }, new long[] { 3, 4, 1, 1 }, "")]
+    public void Conv_FrozenInput_OnlyWeightGradientEmitted(string name, long[] xShape, long[] wShape, string attrs)
+    {
+        Assert.NotEmpty(name);
+        var check = new GradientCheck(DataType.Float);
+        var spec = Parse(attrs);
+        var x = check.FixedInput("x", xShape);
+        var w = check.Input("w", wShape);
+        Value?[] inputs = spec.ContainsKey("bias") ? [x, w, check.Input("b", [wShape[0]])] : [x, w];
+
+        check.Verify(Conv(check.Builder, inputs, spec), Rtol, Atol, Epsilon);
+
+        // No input gradient: the forward Conv is the only convolution in the graph.
+        Assert.Single(check.Graph.Nodes, n => n.OpType is "Conv" or "ConvTranspose");
+    }
+
+    [Theory]
+    [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 4L)]
+    [InlineData(new long[] { 2, 2 }, new long[] { 1, 0, 2, 1 }, 1L)]
+    [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 2L)]
+    public void Conv_SymbolicBatch_MatchesReference(long[] strides, long[] pads, long group)
+    {
+        // Arrange: X and dY have a symbolic batch; run at two batch sizes against a direct loop reference.
+        const long C = 4, M = 4, H = 7, Wd = 6, K = 3;
+        var model = new Model();
+        model.Opsets[""] = 17;
+        var graph = model.Graph;
+        var b = new GraphBuilder(graph, 17, "t");
+        var batch = Dim.Named("N");
+        long oh = (H + pads[0] + pads[2] - K) / strides[0] + 1, ow = (Wd + pads[1] + pads[3] - K) / strides[1] + 1;
+        var x = graph.AddInput("x", new TensorType(DataType.Float, [batch, C, H, Wd]));
+        var w = graph.AddInput("w", TensorType.Of(DataType.Float, M, C / group, K, K));
+        var r = graph.AddInput("r", new TensorType(DataType.Float, [batch, M, oh, ow]));
+        var y = b.Op("Conv", [x, w], Attribute.Of("strides", strides), Attribute.Of("pads", pads), Attribute.Of("group", group));
+        y.Type = r.Type;
+        var product = b.Mul(y, r);
+        product.Type = r.Type;
+        var loss = b.ReduceSum(product, [0, 1, 2, 3], keepDims: false);
+        loss.Type = TensorType.Of(DataType.Float);
+        graph.Outputs.Add(loss);
+
+        // Act
+        GradientBuilder.Build(graph, 17, loss, [x, w]);
+        using var runner = new OrtRunner(model);
+
+        // Assert
+        var random = new Random(7);
+        foreach (long n in new long[] { 3, 1 })
+        {
+            var xs = Random(random, n * C * H * Wd);
+            var ws = Random(random, M * (C / group) * K * K);
+            var rs = Random(random, n * M * oh * ow);
+            var results = runner.Run(new Dictionary<string, (DataType, long[], double[])>
+            {
+                ["x"] = (DataType.Float, [n, C, H, Wd], xs),
+                ["w"] = (DataType.Float, [M, C / group, K, K], ws),
+                ["r"] = (DataType.Float, [n, M, oh, ow], rs),
+            });
+            var (dx, dw) = ReferenceBackward(xs, ws, rs, n, C, H, Wd, M, K, group, strides, pads, oh, ow);
+            AssertClose(dx, results[1].Data);
+            AssertClose(dw, results[2].Data);
+        }
+    }
+
+    private static Value Conv(GraphBuilder b, Value?[] inputs, Dictionary<string, string> spec)
+    {
+        var attributes = new List<Attribute>();
+        if (spec.TryGetValue("s", out var s)) attributes.Add(Attribute.Of("strides", Longs(s)));
+        if (spec.TryGetValue("d", out var d)) attributes.Add(Attribute.Of("dilations", Longs(d)));
+        if (spec.TryGetValue("p", out var p)) attributes.Add(Attribute.Of("pads", Longs(p)));
+        if (spec.TryGetValue("auto", out var auto)) attributes.Add(Attribute.Of("auto_pad", auto));
+        if (spec.TryGetValue("g", out var g)) attributes.Add(Attribute.Of("group", long.Parse(g, System.Globalization.CultureInfo.InvariantCulture)));
+        return b.Op("Conv", inputs, [.. attributes]);
+    }
+
+    private static Dictionary<string, string> Parse(string attrs) =>
+        attrs.Split(';', StringSplitOptions.RemoveEmptyEntries)
+            .Select(part => part.Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : "");
+
+    private static long[] Longs(string csv) => [.. csv.Split(',').Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture))];
+
+    private static double[] Random(Random random, long count) => [.. Enumerable.Range(0, (int)count).Select(_ => random.NextDouble() * 2 - 1)];
+
+    private static void AssertClose(double[] expected, double[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]), $"[{i}]: expected {expected[i]:G9}, got {actual[i]:G9}");
+    }
+
+    /// <summary>Direct loops over the forward Conv's definition, accumulating dX and dW for upstream gradient r.</summary>
+    private static (double[] Dx, double[] Dw) ReferenceBackward(double[] x, double[] w, double[] r, long n, long c, long h, long wd,
+        long m, long k, long group, long[] strides, long[] pads, long oh, long ow)
+    {
+        long cg = c / group, mg = m / group;
+        var dx = new double[x.Length];
+        var dw = new double[w.Length];
+        for (long b = 0; b < n; b++)
+            for (long mo = 0; mo < m; mo++)
+                for (long i = 0; i < oh; i++)
+                    for (long j = 0; j < ow; j++)
+                    {
+                        double go = r[((b * m + mo) * oh + i) * ow + j];
+                        for (long ci = 0; ci < cg; ci++)
+                            for (long ki = 0; ki < k; ki++)
+                                for (long kj = 0; kj < k; kj++)
+                                {
+                                    long hi = i * strides[0] + ki - pads[0], wj = j * strides[1] + kj - pads[1];
+                                    if (hi < 0 || hi >= h || wj < 0 || wj >= wd) continue;
+                                    long channel = mo / mg * cg + ci;
+                                    long xi = ((b * c + channel) * h + hi) * wd + wj, wi = ((mo * cg + ci) * k + ki) * k + kj;
+                                    dx[xi] += go * w[wi];
+                                    dw[wi] += go * x[xi];
+                                }
+                    }
+        return (dx, dw);
+    }
+}
