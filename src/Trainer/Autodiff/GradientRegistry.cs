@@ -26,6 +26,13 @@ public static class GradientRegistry
         Register("Sum", new SumGradient());
         Register("ReduceSum", new ReduceGradient(mean: false));
         Register("ReduceMean", new ReduceGradient(mean: true));
+        Register("MaxPool", new MaxPoolGradient());
+        Register("AveragePool", new AveragePoolGradient());
+        Register("GlobalAveragePool", new GlobalAveragePoolGradient());
+        Register("GlobalMaxPool", new GlobalMaxPoolGradient());
+        Register("Pad", new PadGradient());
+        Register("BatchNormalization", new BatchNormalizationGradient());
+        Register("LayerNormalization", new LayerNormalizationGradient());
         Register("Identity", new IdentityGradient());
         Register("Dropout", new DropoutGradient());
         Register("Cast", new CastGradient());
