@@ -39,6 +39,13 @@ public static class GradientRegistry
         Register("Sum", new SumGradient());
         Register("ReduceSum", new ReduceGradient(mean: false));
         Register("ReduceMean", new ReduceGradient(mean: true));
+        Register("MaxPool", new MaxPoolGradient());
+        Register("AveragePool", new AveragePoolGradient());
+        Register("GlobalAveragePool", new GlobalAveragePoolGradient());
+        Register("GlobalMaxPool", new GlobalMaxPoolGradient());
+        Register("Pad", new PadGradient());
+        Register("BatchNormalization", new BatchNormalizationGradient());
+        Register("LayerNormalization", new LayerNormalizationGradient());
         Register("Identity", new IdentityGradient());
         Register("Reshape", new ReshapeLikeGradient());
         Register("Flatten", new ReshapeLikeGradient());
