@@ -41,7 +41,8 @@ internal sealed class PadGradient : IGradientRule
             dValue = c.Sub(c.ReduceSum(c.GO(0)!, all, keepDims: false), c.ReduceSum(interior, all, keepDims: false));
             if (c.RankOf(c.I(2)) == 1) dValue = c.Unsqueeze(dValue, 0);
         }
-        return [dx, null, dValue, .. Enumerable.Repeat<Value?>(null, Math.Max(0, c.Node.Inputs.Count - 3))];
+        Value?[] gradients = [dx, null, dValue, .. Enumerable.Repeat<Value?>(null, Math.Max(0, c.Node.Inputs.Count - 3))];
+        return gradients[..c.Node.Inputs.Count];
     }
 
     /// <summary>Begin and end pads for every axis of the data, from the pads input (or attribute) and the optional axes input.</summary>
