@@ -163,7 +163,7 @@ public class PoolGradientTests
         var data = Enumerable.Range(0, (int)Tensor.ElementCount(shape)).Select(_ => random.NextDouble()).ToArray();
         var type = op == "MaxPool" ? DataType.Double : DataType.Float;
         var (expected, _) = ExactGradient(shape, data, b => b.Op(op, [b.Graph["x"]], attributes), outShape, type);
-        var (actual, _) = ExactGradient(shape, data, b => b.Op(op, [b.Graph["x"]], attributes), outShape, type, symbolicBatchAndChannels: true);
+        var (actual, _) = ExactGradient(shape, data, b => b.Op(op, [b.Graph["x"]], attributes), outShape, type, symbolicDims: 2);
         Assert.Equal(expected, actual, (a, b) => Math.Abs(a - b) <= 1e-6 * (1 + Math.Abs(a)));
     }
 
@@ -200,6 +200,31 @@ public class PoolGradientTests
             expected[first] = weights[plane];
         }
         Assert.Equal(expected, gradient, (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
+    [Fact]
+    public void GlobalMaxPool_DynamicSpatialDims_SplitsTiesEvenly()
+    {
+        // Without static H and W there is no MaxPool kernel to ask for indices: the mask fallback splits ties (amax's rule).
+        long[] shape = [2, 3, 3, 4];
+        var data = Enumerable.Range(0, 72).Select(i => (double)(i % 5 == 0 ? 9 : i % 3)).ToArray();
+        var (gradient, weights) = ExactGradient(shape, data, b => b.Op("GlobalMaxPool", [b.Graph["x"]]), [2, 3, 1, 1], DataType.Float, symbolicDims: 4);
+        var expected = new double[data.Length];
+        for (int plane = 0; plane < 6; plane++)
+        {
+            var maxima = Enumerable.Range(plane * 12, 12).Where(i => data[i] == Enumerable.Range(plane * 12, 12).Max(j => data[j])).ToList();
+            foreach (int i in maxima) expected[i] = weights[plane] / maxima.Count;
+        }
+        Assert.Equal(expected, gradient, (a, b) => Math.Abs(a - b) < 1e-6);
+    }
+
+    [Fact]
+    public void GlobalAveragePool_DynamicSpatialDims_DividesByRuntimeSize()
+    {
+        long[] shape = [2, 3, 3, 4];
+        var data = Enumerable.Range(0, 72).Select(i => i / 7.0).ToArray();
+        var (gradient, weights) = ExactGradient(shape, data, b => b.Op("GlobalAveragePool", [b.Graph["x"]]), [2, 3, 1, 1], DataType.Float, symbolicDims: 4);
+        Assert.Equal(Enumerable.Range(0, 72).Select(i => weights[i / 12] / 12), gradient, (a, b) => Math.Abs(a - b) < 1e-6);
     }
 
     public static TheoryData<string, long[], long[], long[]?> PadCases => new()
@@ -271,11 +296,11 @@ public class PoolGradientTests
     /// meaningless (ties), for comparison with a hand-computed subgradient.
     /// </summary>
     private static (double[] Gradient, double[] Weights) ExactGradient(long[] shape, double[] data, Func<GraphBuilder, Value> forward, long[] outShape,
-        DataType type = DataType.Double, bool symbolicBatchAndChannels = false)
+        DataType type = DataType.Double, int symbolicDims = 0)
     {
         var model = new Model();
         var builder = new GraphBuilder(model.Graph, model.OpsetVersion, "test");
-        Dim[] Declared(long[] dims) => symbolicBatchAndChannels ? [Dim.Named("N"), Dim.Named("C"), .. dims[2..].Select(Dim.Known)] : [.. dims.Select(Dim.Known)];
+        Dim[] Declared(long[] dims) => [.. dims.Select((d, i) => i < symbolicDims && d != 1 ? Dim.Named($"d{i}") : Dim.Known(d))];
         var x = model.Graph.AddInput("x", new TensorType(type, Declared(shape)));
         var y = forward(builder);
         y.Type = new TensorType(type, Declared(outShape));

@@ -10,7 +10,10 @@ namespace OnnxTrainer.Autodiff.Rules;
 /// MaxPool: scatter-add GO into zeros at the flat indices MaxPool reports. ONNX Runtime's Indices
 /// count over the whole tensor (batch and channel offsets included) and keep the first maximum of a
 /// window, which is exactly the subgradient PyTorch uses. Indices come from the forward node when it
-/// already outputs them; otherwise from a second MaxPool, which is one cheap pass over X.
+/// already outputs them; otherwise from a second MaxPool. That pass is the cost to know: ONNX Runtime
+/// computes Indices in a scalar loop, several times slower than the MLAS MaxPool of the forward
+/// (~118 vs ~18 ms at [16,64,112,112], 3x3 s2), while the scatter adds ~20%. An artifact builder that
+/// switches the forward node to output Indices saves the MLAS pass; this rule then reuses them.
 /// </summary>
 internal sealed class MaxPoolGradient : IGradientRule
 {
