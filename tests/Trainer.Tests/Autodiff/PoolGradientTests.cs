@@ -7,6 +7,9 @@ namespace OnnxTrainer.Tests.Autodiff;
 
 // MaxPool and Pad run in float64: central differences with eps 1e-6
 // are accurate to ~1e-9, so 1e-6 relative is safe (random inputs have no ties within eps of a window max).
+// Not covered: a ceil_mode window that would start in the end padding. ONNX Runtime's kernel drops it (as
+// PyTorch does and as PoolGeometry assumes) but its load-time shape inference keeps it, so any model
+// that states the pooled shape downstream (like the checker's loss) fails to load.
 // AveragePool, GlobalAveragePool and GlobalMaxPool have float32-only kernels in ONNX Runtime: eps 1e-3 on a float32 forward leaves ~1e-4
 // rounding noise in the numerical derivative, hence rtol 1e-3 and atol 2e-4 (the rule itself is linear).
 public class PoolGradientTests
@@ -121,6 +124,7 @@ public class PoolGradientTests
         { "floor drops trailing rows with end pad", [1, 2, 9, 9], [3, 3], [3, 3], [0, 0, 1, 2], 0, 1, "NOTSET" },
         { "SAME_UPPER", [1, 2, 7, 7], [3, 3], [2, 2], [], 0, 0, "SAME_UPPER" },
         { "SAME_LOWER including pads", [1, 2, 6, 7], [2, 3], [1, 2], [], 0, 1, "SAME_LOWER" },
+        { "1-D tiling", [2, 3, 8], [2], [2], [0, 0], 0, 0, "NOTSET" },
         { "1-D", [2, 3, 10], [3], [2], [1, 1], 0, 0, "NOTSET" },
         { "1-D ceil_mode including pads", [2, 3, 10], [4], [3], [1, 1], 1, 1, "NOTSET" },
     };
@@ -143,6 +147,24 @@ public class PoolGradientTests
         var x = check.Input("x", [1, 2, 9, 9]);
         var attributes = PoolAttributes([2, 3], [1, 2], [1, 1, 0, 1], [2, 2], 1, "NOTSET");
         check.Verify(check.Builder.Op("AveragePool", [x], attributes), FloatRtol, FloatAtol, FloatEpsilon);
+    }
+
+    [Theory]
+    [InlineData("MaxPool", 0L)]
+    [InlineData("AveragePool", 0L)]
+    [InlineData("AveragePool", 1L)]
+    public void Pool_SymbolicBatchAndChannels_MatchesStaticShapes(string op, long ceil)
+    {
+        // Artifacts keep the batch symbolic, and a channel count may be unknown too: the rules must not depend on them.
+        long[] shape = [2, 3, 7, 8];
+        var attributes = PoolAttributes([3, 3], [2, 2], [1, 1, 1, 1], null, ceil, "NOTSET");
+        var outShape = OutShape(shape, [3, 3], [2, 2], [1, 1, 1, 1], ceil == 1);
+        var random = new Random(3);
+        var data = Enumerable.Range(0, (int)Tensor.ElementCount(shape)).Select(_ => random.NextDouble()).ToArray();
+        var type = op == "MaxPool" ? DataType.Double : DataType.Float;
+        var (expected, _) = ExactGradient(shape, data, b => b.Op(op, [b.Graph["x"]], attributes), outShape, type);
+        var (actual, _) = ExactGradient(shape, data, b => b.Op(op, [b.Graph["x"]], attributes), outShape, type, symbolicDims: 2);
+        Assert.Equal(expected, actual, (a, b) => Math.Abs(a - b) <= 1e-6 * (1 + Math.Abs(a)));
     }
 
     [Theory]
@@ -178,6 +200,31 @@ public class PoolGradientTests
             expected[first] = weights[plane];
         }
         Assert.Equal(expected, gradient, (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
+    [Fact]
+    public void GlobalMaxPool_DynamicSpatialDims_SplitsTiesEvenly()
+    {
+        // Without static H and W there is no MaxPool kernel to ask for indices: the mask fallback splits ties (amax's rule).
+        long[] shape = [2, 3, 3, 4];
+        var data = Enumerable.Range(0, 72).Select(i => (double)(i % 5 == 0 ? 9 : i % 3)).ToArray();
+        var (gradient, weights) = ExactGradient(shape, data, b => b.Op("GlobalMaxPool", [b.Graph["x"]]), [2, 3, 1, 1], DataType.Float, symbolicDims: 4);
+        var expected = new double[data.Length];
+        for (int plane = 0; plane < 6; plane++)
+        {
+            var maxima = Enumerable.Range(plane * 12, 12).Where(i => data[i] == Enumerable.Range(plane * 12, 12).Max(j => data[j])).ToList();
+            foreach (int i in maxima) expected[i] = weights[plane] / maxima.Count;
+        }
+        Assert.Equal(expected, gradient, (a, b) => Math.Abs(a - b) < 1e-6);
+    }
+
+    [Fact]
+    public void GlobalAveragePool_DynamicSpatialDims_DividesByRuntimeSize()
+    {
+        long[] shape = [2, 3, 3, 4];
+        var data = Enumerable.Range(0, 72).Select(i => i / 7.0).ToArray();
+        var (gradient, weights) = ExactGradient(shape, data, b => b.Op("GlobalAveragePool", [b.Graph["x"]]), [2, 3, 1, 1], DataType.Float, symbolicDims: 4);
+        Assert.Equal(Enumerable.Range(0, 72).Select(i => weights[i / 12] / 12), gradient, (a, b) => Math.Abs(a - b) < 1e-6);
     }
 
     public static TheoryData<string, long[], long[], long[]?> PadCases => new()
@@ -249,13 +296,14 @@ public class PoolGradientTests
     /// meaningless (ties), for comparison with a hand-computed subgradient.
     /// </summary>
     private static (double[] Gradient, double[] Weights) ExactGradient(long[] shape, double[] data, Func<GraphBuilder, Value> forward, long[] outShape,
-        DataType type = DataType.Double)
+        DataType type = DataType.Double, int symbolicDims = 0)
     {
         var model = new Model();
         var builder = new GraphBuilder(model.Graph, model.OpsetVersion, "test");
-        var x = model.Graph.AddInput("x", TensorType.Of(type, shape));
+        Dim[] Declared(long[] dims) => [.. dims.Select((d, i) => i < symbolicDims && d != 1 ? Dim.Named($"d{i}") : Dim.Known(d))];
+        var x = model.Graph.AddInput("x", new TensorType(type, Declared(shape)));
         var y = forward(builder);
-        y.Type = TensorType.Of(type, outShape);
+        y.Type = new TensorType(type, Declared(outShape));
         var random = new Random(11);
         // Multiples of 1/64 are exact in float32, so the expected sums are exact in both types.
         var weights = Enumerable.Range(0, (int)Tensor.ElementCount(outShape)).Select(_ => random.Next(-32, 32) / 64.0).ToArray();
