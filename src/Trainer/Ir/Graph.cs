@@ -113,6 +113,19 @@ public sealed class Graph
 
     public void SetNodeInput(Node node, int index, Value? value) => node.SetInput(index, value);
 
+    /// <summary>
+    /// Turns a computed value into a graph input: its producer is removed (its other outputs must be unused),
+    /// so whatever computed it can then be pruned. Used to split a graph at a tensor.
+    /// </summary>
+    public void DetachAsInput(Value value)
+    {
+        if (value.Producer is not { } producer) throw new InvalidOperationException($"'{value.Name}' is not computed by a node");
+        if (producer.Outputs.Any(o => o != value && (o.Users.Count > 0 || Outputs.Contains(o))))
+            throw new GraphException($"cannot split at '{value.Name}': node '{producer.Name}' has other outputs in use");
+        RemoveNode(producer);
+        Inputs.Add(value);
+    }
+
     /// <summary>Removes a node; its outputs lose their producer and are dropped when nothing reads them.</summary>
     public void RemoveNode(Node node)
     {

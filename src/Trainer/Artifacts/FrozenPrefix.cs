@@ -1,0 +1,55 @@
+using OnnxTrainer.Ir;
+using OnnxTrainer.Onnx;
+
+namespace OnnxTrainer.Artifacts;
+
+/// <summary>
+/// The split of a forward classifier into the part that no trainable parameter influences (the frozen
+/// prefix, run forward only, and cacheable when its input is deterministic) and the trainable suffix that
+/// the training graph is built from. The boundary is the single tensor through which the frozen part
+/// feeds the trainable part.
+/// </summary>
+public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
+{
+    /// <summary>The split, or null when the trainable part starts at the input or is fed by more than one frozen tensor.</summary>
+    public static FrozenPrefix? Split(Model forward, IReadOnlyCollection<string> trainable)
+    {
+        var graph = forward.Graph;
+        var influenced = Influenced(graph, trainable);
+        var input = graph.Inputs.Single();
+        var frontier = graph.Values
+            .Where(v => !influenced.Contains(v) && !v.IsInitializer && v.Type?.ElementType.IsFloatingPoint() == true && v.Users.Any(u => u.Outputs.Any(influenced.Contains)))
+            .ToList();
+        if (frontier.Count != 1 || frontier[0] == input || frontier[0].Producer is null) return null;
+        string boundary = frontier[0].Name;
+
+        var prefix = Copy(forward);
+        prefix.Graph.Outputs.Clear();
+        prefix.Graph.Outputs.Add(prefix.Graph[boundary]);
+        prefix.Graph.RemoveDeadNodes();
+
+        var suffix = Copy(forward);
+        var suffixGraph = suffix.Graph;
+        var oldInput = suffixGraph.Inputs.Single();
+        suffixGraph.DetachAsInput(suffixGraph[boundary]);
+        suffixGraph.Inputs.Remove(oldInput);
+        suffixGraph.RemoveDeadNodes();
+        if (oldInput.Users.Count > 0)
+            throw new GraphException($"the trainable part reads the image input '{oldInput.Name}' directly besides '{boundary}'");
+        return new FrozenPrefix(prefix, suffix, boundary);
+    }
+
+    private static Model Copy(Model model) => ModelReader.Load(ModelWriter.ToBytes(model), "forward model");
+
+    /// <summary>Values that depend on a trainable parameter.</summary>
+    private static HashSet<Value> Influenced(Graph graph, IReadOnlyCollection<string> trainable)
+    {
+        var reached = new HashSet<Value>(trainable.Select(name => graph[name]));
+        var stack = new Stack<Value>(reached);
+        while (stack.Count > 0)
+            foreach (var user in stack.Pop().Users)
+                foreach (var output in user.Outputs)
+                    if (reached.Add(output)) stack.Push(output);
+        return reached;
+    }
+}
