@@ -1,0 +1,21 @@
+namespace OnnxTrainer.Training;
+
+/// <summary>Loss and logits of one batch; logits are [Count, Classes] row-major.</summary>
+public sealed record StepResult(float Loss, float[] Logits, int Count, int Classes)
+{
+    /// <summary>How many rows have the label among their top-k logits.</summary>
+    public int CorrectAmongTop(ReadOnlySpan<long> labels, int k)
+    {
+        int correct = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            var row = Logits.AsSpan(i * Classes, Classes);
+            float target = row[(int)labels[i]];
+            int above = 0;
+            for (int c = 0; c < Classes; c++)
+                if (row[c] > target || (row[c] == target && c < labels[i])) above++;
+            if (above < k) correct++;
+        }
+        return correct;
+    }
+}

@@ -1,0 +1,137 @@
+using Microsoft.ML.OnnxRuntime;
+using OnnxTrainer.Artifacts;
+using OnnxTrainer.Ir;
+using OnnxTrainer.Onnx;
+
+namespace OnnxTrainer.Training;
+
+/// <summary>
+/// Runs the training, eval and optimizer graphs of one set of trainable parameters with ONNX Runtime.
+/// Parameters, gradients and optimizer state live in buffers bound once (IO binding); per step only the
+/// batch and two scalars change. Owns native sessions and memory: dispose it.
+/// </summary>
+public sealed class TrainingSession : IDisposable
+{
+    private const string LearningRateName = "learning_rate";
+    private const string StepName = "step";
+    private const string OutSuffix = ".out";
+
+    private readonly InferenceSession _training;
+    private readonly InferenceSession _eval;
+    private readonly InferenceSession _optimizer;
+    private readonly OrtIoBinding _trainingBinding;
+    private readonly OrtIoBinding _optimizerBinding;
+    private readonly RunOptions _runOptions = new();
+    private readonly List<ParameterBuffers> _parameters = [];
+    private readonly List<ParameterBuffers> _states = [];
+    private readonly List<(string Name, float[] Data, OrtValue Value)> _gradients = [];
+    private readonly float[] _learningRate = [0f];
+    private readonly long[] _step = [0L];
+    private readonly OrtValue _learningRateValue;
+    private readonly OrtValue _stepValue;
+
+    /// <param name="parameters">Initial values of the trainable parameters, in the training graph's input order.</param>
+    /// <param name="state">Optimizer state to resume from; missing state starts at zero.</param>
+    public TrainingSession(Model training, Model eval, Model optimizer, IReadOnlyList<(string Name, Tensor Value)> parameters,
+        IReadOnlyDictionary<string, Tensor>? state, ExecutionOptions execution)
+    {
+        using (var options = execution.CreateSessionOptions())
+        {
+            _training = new InferenceSession(ModelWriter.ToBytes(training), options);
+            _eval = new InferenceSession(ModelWriter.ToBytes(eval), options);
+            _optimizer = new InferenceSession(ModelWriter.ToBytes(optimizer), options);
+        }
+        _learningRateValue = OrtValue.CreateTensorValueFromMemory(_learningRate, []);
+        _stepValue = OrtValue.CreateTensorValueFromMemory(_step, []);
+
+        var names = parameters.Select(p => p.Name).ToHashSet();
+        foreach (var (name, value) in parameters)
+        {
+            _parameters.Add(new ParameterBuffers(name, value));
+            var gradient = new float[value.ElementCount()];
+            _gradients.Add((name + Autodiff.GradientBuilder.GradientSuffix, gradient, OrtValue.CreateTensorValueFromMemory(gradient, value.Dims)));
+        }
+        foreach (var input in optimizer.Graph.Inputs)
+        {
+            if (input.Name is LearningRateName or StepName || names.Contains(input.Name) || input.Name.EndsWith(Autodiff.GradientBuilder.GradientSuffix, StringComparison.Ordinal))
+                continue;
+            var dims = input.Type?.KnownDims ?? throw new GraphException($"optimizer state '{input.Name}' has no static shape");
+            var initial = state?.GetValueOrDefault(input.Name) ?? Tensor.FromFloats(dims, new float[Tensor.ElementCount(dims)]);
+            _states.Add(new ParameterBuffers(input.Name, initial));
+        }
+
+        _trainingBinding = _training.CreateIoBinding();
+        _optimizerBinding = _optimizer.CreateIoBinding();
+        foreach (var (name, _, value) in _gradients) _trainingBinding.BindOutput(name, value);
+        _trainingBinding.BindOutputToDevice(TrainingGraph.LossName, OrtMemoryInfo.DefaultInstance);
+        _trainingBinding.BindOutputToDevice(TrainingGraph.LogitsName, OrtMemoryInfo.DefaultInstance);
+        _optimizerBinding.BindInput(LearningRateName, _learningRateValue);
+        _optimizerBinding.BindInput(StepName, _stepValue);
+        foreach (var (name, _, value) in _gradients) _optimizerBinding.BindInput(name, value);
+    }
+
+    /// <summary>Optimizer steps taken so far (the next update is step + 1, which bias correction uses).</summary>
+    public long Step { get => _step[0]; set => _step[0] = value; }
+
+    /// <summary>One forward, backward and optimizer update on a batch.</summary>
+    public StepResult TrainStep(float[] images, long[] shape, long[] labels, float learningRate)
+    {
+        using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
+        using var labelValue = OrtValue.CreateTensorValueFromMemory(labels, [labels.Length]);
+        _trainingBinding.BindInput(TrainingGraph.InputName, input);
+        _trainingBinding.BindInput(TrainingGraph.LabelsName, labelValue);
+        foreach (var p in _parameters) _trainingBinding.BindInput(p.Name, p.Current);
+        _training.RunWithBinding(_runOptions, _trainingBinding);
+        var result = ReadOutputs(_trainingBinding.GetOutputValues(), labels.Length);
+        if (!float.IsFinite(result.Loss)) return result;
+
+        _learningRate[0] = learningRate;
+        _step[0]++;
+        foreach (var buffers in _parameters.Concat(_states))
+        {
+            _optimizerBinding.BindInput(buffers.Name, buffers.Current);
+            _optimizerBinding.BindOutput(buffers.Name + OutSuffix, buffers.Next);
+        }
+        _optimizer.RunWithBinding(_runOptions, _optimizerBinding);
+        foreach (var buffers in _parameters.Concat(_states)) buffers.Swap();
+        return result;
+    }
+
+    /// <summary>Loss and logits on a batch with the current parameters (no update).</summary>
+    public StepResult Evaluate(float[] images, long[] shape, long[] labels)
+    {
+        using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
+        using var labelValue = OrtValue.CreateTensorValueFromMemory(labels, [labels.Length]);
+        var feeds = new Dictionary<string, OrtValue> { [TrainingGraph.InputName] = input, [TrainingGraph.LabelsName] = labelValue };
+        foreach (var p in _parameters) feeds[p.Name] = p.Current;
+        using var outputs = _eval.Run(_runOptions, feeds, [TrainingGraph.LossName, TrainingGraph.LogitsName]);
+        return ReadOutputs(outputs, labels.Length);
+    }
+
+    /// <summary>Current parameters and optimizer state by name, copied out (for checkpoints and export).</summary>
+    public IReadOnlyDictionary<string, Tensor> Snapshot() =>
+        _parameters.Concat(_states).ToDictionary(b => b.Name, b => b.ToTensor());
+
+    public IReadOnlyDictionary<string, Tensor> Parameters() => _parameters.ToDictionary(b => b.Name, b => b.ToTensor());
+
+    private static StepResult ReadOutputs(IReadOnlyList<OrtValue> outputs, int count)
+    {
+        float loss = outputs[0].GetTensorDataAsSpan<float>()[0];
+        var logits = outputs[1].GetTensorDataAsSpan<float>().ToArray();
+        return new StepResult(loss, logits, count, logits.Length / Math.Max(count, 1));
+    }
+
+    public void Dispose()
+    {
+        _trainingBinding.Dispose();
+        _optimizerBinding.Dispose();
+        _training.Dispose();
+        _eval.Dispose();
+        _optimizer.Dispose();
+        _runOptions.Dispose();
+        _learningRateValue.Dispose();
+        _stepValue.Dispose();
+        foreach (var b in _parameters.Concat(_states)) b.Dispose();
+        foreach (var g in _gradients) g.Value.Dispose();
+    }
+}
