@@ -12,7 +12,9 @@ internal sealed partial class ConvGradient
     /// single elements. Instead, per kernel row kh, one batched MatMul per channel contracts the
     /// (batch, output row) axes of dY with the matching input rows, giving every (ow, w) column pair
     /// [C, OW, Wp]; dW is the sum along the k diagonals w = ow*s + kw*d, read by one small Gather.
-    /// It spends Wp/k times the useful FLOPs, but in a GEMM, and reads X and dY about once each.
+    /// It spends Wp/k times the useful FLOPs, but in a GEMM, and reads X and dY about once each:
+    /// at 144 channels @56, batch 16, ~38 ms (sum of per-node minima; unfold+Gather took ~250 ms).
+    /// Stacking the k row-shifted copies of dY into one MatMul (M = k*OW) was no faster (~42 ms).
     /// </summary>
     private static Value DepthwiseWeightGradient(GradientContext c, ConvGeometry g, Value dy)
     {
