@@ -1,0 +1,38 @@
+using System.Runtime.InteropServices;
+
+namespace OnnxTrainer.Training;
+
+/// <summary>
+/// Ctrl+C and SIGTERM ask the run to stop at the next step boundary (where it saves a checkpoint)
+/// instead of killing the process mid-write. A second Ctrl+C is not intercepted.
+/// </summary>
+public sealed class StopSignal : IDisposable
+{
+    private readonly PosixSignalRegistration _interrupt;
+    private readonly PosixSignalRegistration _terminate;
+    private volatile bool _requested;
+
+    public StopSignal()
+    {
+        _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
+        _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
+    }
+
+    public bool Requested => _requested;
+
+    /// <summary>Requests a stop as a signal would (tests and callers that embed the trainer).</summary>
+    public void Request() => _requested = true;
+
+    private void Handle(PosixSignalContext context)
+    {
+        if (_requested) return;
+        _requested = true;
+        context.Cancel = true;
+    }
+
+    public void Dispose()
+    {
+        _interrupt.Dispose();
+        _terminate.Dispose();
+    }
+}
