@@ -15,6 +15,9 @@ public enum DecodeFailure
     /// <summary>The header declares more pixels than allowed (a decompression bomb, or simply too big).</summary>
     TooLarge,
 
-    /// <summary>The format was recognized but the pixel data is invalid, or the file could not be read.</summary>
+    /// <summary>The format was recognized but the pixel data is invalid.</summary>
     Corrupt,
+
+    /// <summary>The file is missing or cannot be read.</summary>
+    Unreadable,
 }

@@ -48,9 +48,9 @@ public static class ImageDecoder
                 throw new ImageDecodeException(DecodeFailure.Empty, "The image is empty (0 bytes).");
             }
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ImageDecodeException(DecodeFailure.Corrupt, $"Cannot read the file: {e.Message}", e);
+            throw new ImageDecodeException(DecodeFailure.Unreadable, $"Cannot read the file: {e.Message}", e);
         }
 
         // SKFileStream reads lazily, so only the header is touched.
@@ -58,7 +58,7 @@ public static class ImageDecoder
         if (!stream.IsValid)
         {
             stream.Dispose();
-            throw new ImageDecodeException(DecodeFailure.Corrupt, "Cannot open the file.");
+            throw new ImageDecodeException(DecodeFailure.Unreadable, "Cannot open the file.");
         }
 
         using var codec = OpenCodec(stream);
@@ -74,7 +74,7 @@ public static class ImageDecoder
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ImageDecodeException(DecodeFailure.Corrupt, $"Cannot read the file: {e.Message}", e);
+            throw new ImageDecodeException(DecodeFailure.Unreadable, $"Cannot read the file: {e.Message}", e);
         }
     }
 
