@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using SkiaSharp;
 
@@ -13,6 +14,8 @@ public static class ImageDecoder
 {
     /// <summary>Default pixel limit (100 megapixels, e.g. 10,000 x 10,000); larger headers are treated as decompression bombs.</summary>
     public const long DefaultMaxPixels = 100_000_000;
+
+    private const int PooledBufferLimit = 16 << 20;
 
     /// <summary>Decodes an encoded image held in memory.</summary>
     /// <exception cref="ImageDecodeException">Empty, unrecognized, truncated, corrupt or too large.</exception>
@@ -111,40 +114,55 @@ public static class ImageDecoder
         var (width, height) = CheckSize(codec, maxPixels);
 
         // Unpremultiplied RGBA without a color space: raw stored values, as PIL gives them.
+        // The RGBA buffer lives only until the channel conversion: pool it (it is a large-object
+        // allocation per image otherwise), unless it is so big that the pool would hoard it.
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[info.BytesSize64];
-        var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);
-        SKCodecResult result;
+        var size = checked((int)info.BytesSize64);
+        var pooled = size <= PooledBufferLimit;
+        var rgba = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
         try
         {
-            result = codec.GetPixels(info, handle.AddrOfPinnedObject());
+            SKCodecResult result;
+            var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);
+            try
+            {
+                result = codec.GetPixels(info, handle.AddrOfPinnedObject());
+            }
+            finally
+            {
+                handle.Free();
+            }
+
+            switch (result)
+            {
+                case SKCodecResult.Success:
+                    break;
+                case SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput:
+                    throw new ImageDecodeException(DecodeFailure.Truncated, $"The image data is truncated or damaged ({result}).");
+                default:
+                    throw new ImageDecodeException(DecodeFailure.Corrupt, $"The image could not be decoded ({result}).");
+            }
+
+            var pixels = GC.AllocateUninitializedArray<byte>(width * height * PixelImage.ChannelCount(channels));
+            var decoded = rgba.AsSpan(0, size);
+            if (channels == ChannelFormat.Rgb)
+            {
+                PixelConversion.RgbaToRgb(decoded, pixels);
+            }
+            else
+            {
+                PixelConversion.RgbToLuminance(decoded, 4, pixels);
+            }
+
+            return ImageOrientation.Apply(new PixelImage(width, height, channels, pixels), codec.EncodedOrigin);
         }
         finally
         {
-            handle.Free();
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(rgba);
+            }
         }
-
-        switch (result)
-        {
-            case SKCodecResult.Success:
-                break;
-            case SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput:
-                throw new ImageDecodeException(DecodeFailure.Truncated, $"The image data is truncated or damaged ({result}).");
-            default:
-                throw new ImageDecodeException(DecodeFailure.Corrupt, $"The image could not be decoded ({result}).");
-        }
-
-        var pixels = new byte[width * height * PixelImage.ChannelCount(channels)];
-        if (channels == ChannelFormat.Rgb)
-        {
-            PixelConversion.RgbaToRgb(rgba, pixels);
-        }
-        else
-        {
-            PixelConversion.RgbToLuminance(rgba, 4, pixels);
-        }
-
-        return ImageOrientation.Apply(new PixelImage(width, height, channels, pixels), codec.EncodedOrigin);
     }
 
     private static bool IsTransposed(SKEncodedOrigin origin) =>

@@ -76,7 +76,7 @@ public static class ImageResampler
         else
         {
             var horizontal = ResampleAxis.Compute(source.Width, x0, x1, outWidth, outLeft, cropWidth);
-            rows = new byte[(lastRow - firstRow) * cropWidth * channels];
+            rows = GC.AllocateUninitializedArray<byte>((lastRow - firstRow) * cropWidth * channels);
             ResampleRows(source.Pixels, source.Width, channels, firstRow, lastRow, horizontal, rows);
             rowWidth = cropWidth;
             if (!needVertical)
@@ -91,7 +91,7 @@ public static class ImageResampler
         }
 
         var rowOffset = rows == source.Pixels ? 0 : firstRow;
-        var output = new byte[cropWidth * cropHeight * channels];
+        var output = GC.AllocateUninitializedArray<byte>(cropWidth * cropHeight * channels);
         ResampleColumns(rows, rowWidth * channels, rowOffset, vertical, output);
         return new PixelImage(cropWidth, cropHeight, source.Format, output);
     }

@@ -163,7 +163,7 @@ public sealed class DataLoader
     {
         var spec = Preprocessing;
         var length = spec.TensorLength;
-        var images = new float[_options.BatchSize * length];
+        var images = GC.AllocateUninitializedArray<float>(_options.BatchSize * length);
         var labels = new long[_options.BatchSize];
         var indices = new int[_options.BatchSize];
         var filled = 0;
@@ -181,7 +181,7 @@ public sealed class DataLoader
             if (++filled == _options.BatchSize)
             {
                 await batches.WriteAsync(new DataBatch(images, labels, indices, Shape(filled)), cancellationToken).ConfigureAwait(false);
-                images = new float[_options.BatchSize * length];
+                images = GC.AllocateUninitializedArray<float>(_options.BatchSize * length);
                 labels = new long[_options.BatchSize];
                 indices = new int[_options.BatchSize];
                 filled = 0;
