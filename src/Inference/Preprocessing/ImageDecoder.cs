@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using SkiaSharp;
+
+namespace OnnxTrainer.Inference.Preprocessing;
+
+/// <summary>
+/// Decodes JPEG, PNG, BMP, GIF (first frame) and WebP with SkiaSharp into <see cref="PixelImage"/>s:
+/// EXIF orientation applied, palette/grayscale/alpha converted to the requested channels the way PIL's
+/// <c>convert</c> does (alpha dropped, not composited), embedded color profiles ignored (as PIL does).
+/// Oversized images are refused from the header, before any pixel memory is allocated.
+/// </summary>
+public static class ImageDecoder
+{
+    /// <summary>Default pixel limit (100 megapixels, e.g. 10,000 x 10,000); larger headers are treated as decompression bombs.</summary>
+    public const long DefaultMaxPixels = 100_000_000;
+
+    private const int PooledBufferLimit = 16 << 20;
+
+    /// <summary>Decodes an encoded image held in memory.</summary>
+    /// <exception cref="ImageDecodeException">Empty, unrecognized, truncated, corrupt or too large.</exception>
+    public static PixelImage Decode(ReadOnlySpan<byte> encoded, ChannelFormat channels, long maxPixels = DefaultMaxPixels)
+    {
+        if (encoded.IsEmpty)
+        {
+            throw new ImageDecodeException(DecodeFailure.Empty, "The image is empty (0 bytes).");
+        }
+
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = OpenCodec(new SKMemoryStream(data));
+        return DecodePixels(codec, channels, maxPixels);
+    }
+
+    /// <summary>Reads and decodes the image file at <paramref name="path"/>.</summary>
+    /// <exception cref="ImageDecodeException">Unreadable, empty, unrecognized, truncated, corrupt or too large.</exception>
+    public static PixelImage DecodeFile(string path, ChannelFormat channels, long maxPixels = DefaultMaxPixels) =>
+        Decode(ReadFile(path), channels, maxPixels);
+
+    /// <summary>
+    /// Checks the header of the image file at <paramref name="path"/> without decoding pixels and
+    /// returns its upright size (EXIF rotation applied). Catches empty, non-image and oversized files
+    /// cheaply; truncation only shows when the pixels are decoded.
+    /// </summary>
+    /// <exception cref="ImageDecodeException">Unreadable, empty, unrecognized or too large.</exception>
+    public static (int Width, int Height) ProbeFile(string path, long maxPixels = DefaultMaxPixels)
+    {
+        try
+        {
+            if (new FileInfo(path).Length == 0)
+            {
+                throw new ImageDecodeException(DecodeFailure.Empty, "The image is empty (0 bytes).");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageDecodeException(DecodeFailure.Unreadable, $"Cannot read the file: {e.Message}", e);
+        }
+
+        // SKFileStream reads lazily, so only the header is touched.
+        var stream = new SKFileStream(path);
+        if (!stream.IsValid)
+        {
+            stream.Dispose();
+            throw new ImageDecodeException(DecodeFailure.Unreadable, "Cannot open the file.");
+        }
+
+        using var codec = OpenCodec(stream);
+        var (width, height) = CheckSize(codec, maxPixels);
+        return IsTransposed(codec.EncodedOrigin) ? (height, width) : (width, height);
+    }
+
+    private static byte[] ReadFile(string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageDecodeException(DecodeFailure.Unreadable, $"Cannot read the file: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Skia takes ownership of <paramref name="stream"/> (and frees it on failure): never dispose it here.</summary>
+    private static SKCodec OpenCodec(SKStream stream) =>
+        SKCodec.Create(stream, out var result) ?? throw UnrecognizedFormat(result);
+
+    private static ImageDecodeException UnrecognizedFormat(SKCodecResult result) => result switch
+    {
+        SKCodecResult.IncompleteInput => new ImageDecodeException(DecodeFailure.Truncated, "The image header is truncated."),
+        _ => new ImageDecodeException(DecodeFailure.NotAnImage, "Not a supported image (JPEG, PNG, BMP, GIF or WebP)."),
+    };
+
+    private static (int Width, int Height) CheckSize(SKCodec codec, long maxPixels)
+    {
+        var info = codec.Info;
+        if (info.Width <= 0 || info.Height <= 0)
+        {
+            throw new ImageDecodeException(DecodeFailure.Corrupt, $"The header declares an invalid size {info.Width}x{info.Height}.");
+        }
+
+        if ((long)info.Width * info.Height > maxPixels)
+        {
+            throw new ImageDecodeException(
+                DecodeFailure.TooLarge,
+                $"The header declares {info.Width}x{info.Height} pixels, over the limit of {maxPixels:N0} (possible decompression bomb).");
+        }
+
+        return (info.Width, info.Height);
+    }
+
+    private static PixelImage DecodePixels(SKCodec codec, ChannelFormat channels, long maxPixels)
+    {
+        var (width, height) = CheckSize(codec, maxPixels);
+
+        // Unpremultiplied RGBA without a color space: raw stored values, as PIL gives them.
+        // The RGBA buffer lives only until the channel conversion: pool it (it is a large-object
+        // allocation per image otherwise), unless it is so big that the pool would hoard it.
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var size = checked((int)info.BytesSize64);
+        var pooled = size <= PooledBufferLimit;
+        var rgba = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+        try
+        {
+            SKCodecResult result;
+            var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);
+            try
+            {
+                result = codec.GetPixels(info, handle.AddrOfPinnedObject());
+            }
+            finally
+            {
+                handle.Free();
+            }
+
+            switch (result)
+            {
+                case SKCodecResult.Success:
+                    break;
+                case SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput:
+                    throw new ImageDecodeException(DecodeFailure.Truncated, $"The image data is truncated or damaged ({result}).");
+                default:
+                    throw new ImageDecodeException(DecodeFailure.Corrupt, $"The image could not be decoded ({result}).");
+            }
+
+            var pixels = GC.AllocateUninitializedArray<byte>(width * height * PixelImage.ChannelCount(channels));
+            var decoded = rgba.AsSpan(0, size);
+            if (channels == ChannelFormat.Rgb)
+            {
+                PixelConversion.RgbaToRgb(decoded, pixels);
+            }
+            else
+            {
+                PixelConversion.RgbToLuminance(decoded, 4, pixels);
+            }
+
+            return ImageOrientation.Apply(new PixelImage(width, height, channels, pixels), codec.EncodedOrigin);
+        }
+        finally
+        {
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(rgba);
+            }
+        }
+    }
+
+    private static bool IsTransposed(SKEncodedOrigin origin) =>
+        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+}
