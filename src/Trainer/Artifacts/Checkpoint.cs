@@ -32,6 +32,9 @@ public sealed record Checkpoint
 
     public static string ManifestPath(string directory, string baseName = DefaultBaseName) => Path.Combine(directory, baseName + ".json");
 
+    /// <summary>Whether <see cref="Load"/> has a checkpoint to find (its tensors file exists from a save's first commit step on).</summary>
+    public static bool Exists(string directory, string baseName = DefaultBaseName) => File.Exists(TensorsPath(directory, baseName));
+
     /// <summary>A tensor that must exist with this shape, e.g. a parameter when resuming into a model.</summary>
     public Tensor Require(string name, IReadOnlyList<long> shape)
     {

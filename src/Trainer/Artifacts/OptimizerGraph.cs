@@ -28,6 +28,7 @@ public static class OptimizerGraph
     public static Model Build(IReadOnlyList<(string Name, long[] Shape)> parameters, OptimizerOptions options)
     {
         options.Validate(parameters.Count);
+        if (parameters.Count == 0) throw new ArgumentException("an optimizer graph needs at least one trainable parameter");
         CheckNames(parameters, options);
         var model = new Model { IrVersion = 8, DocString = Describe(options) };
         model.Opsets[""] = Opset;
@@ -64,11 +65,11 @@ public static class OptimizerGraph
     private static (Value, Value[]) Sgd(GraphBuilder b, StepScalars scalars, OptimizerOptions options, float lrScale, bool decay,
         Value parameter, Value gradient, Value? momentumBuffer)
     {
-        var direction = decay ? b.Add(gradient, b.Mul(parameter, b.Scalar(options.WeightDecay))) : gradient;
+        var direction = decay ? b.Add(gradient, b.Mul(parameter, scalars.Float(options.WeightDecay))) : gradient;
         Value[] state = [];
         if (momentumBuffer is not null)
         {
-            var momentum = b.Scalar(options.Momentum);
+            var momentum = scalars.Float(options.Momentum);
             // torch creates the buffer as a copy of the first gradient; Where (not a 0/1 blend) also ignores
             // whatever the loop initialized the buffer with, NaN included.
             var buffer = b.Op("Where", [scalars.IsFirstStep, direction, b.Add(b.Mul(momentumBuffer, momentum), direction)]);
@@ -85,9 +86,9 @@ public static class OptimizerGraph
     private static (Value, Value[]) AdamW(GraphBuilder b, StepScalars scalars, OptimizerOptions options, float lrScale, bool decay,
         Value parameter, Value gradient, Value expAvg, Value expAvgSq)
     {
-        var m = b.Add(b.Mul(expAvg, b.Scalar(options.Beta1)), b.Mul(gradient, b.Scalar(1 - options.Beta1)));
-        var v = b.Add(b.Mul(expAvgSq, b.Scalar(options.Beta2)), b.Mul(b.Mul(gradient, b.Scalar(1 - options.Beta2)), gradient));
-        var denominator = b.Add(b.Div(b.Sqrt(v), scalars.SqrtBiasCorrection2), b.Scalar(options.Epsilon));
+        var m = b.Add(b.Mul(expAvg, scalars.Float(options.Beta1)), b.Mul(gradient, scalars.Float(1 - options.Beta1)));
+        var v = b.Add(b.Mul(expAvgSq, scalars.Float(options.Beta2)), b.Mul(b.Mul(gradient, scalars.Float(1 - options.Beta2)), gradient));
+        var denominator = b.Add(b.Div(b.Sqrt(v), scalars.SqrtBiasCorrection2), scalars.Float(options.Epsilon));
         var decayed = decay ? b.Mul(parameter, scalars.DecayFactor(lrScale)) : parameter;
         return (b.Sub(decayed, b.Mul(scalars.StepSize(lrScale), b.Div(m, denominator))), [m, v]);
     }
@@ -133,7 +134,7 @@ public static class OptimizerGraph
 
     /// <summary>
     /// Scalars shared by all parameters, each built once when first needed (per distinct learning-rate scale
-    /// where it depends on one). Step and learning-rate arithmetic runs in float64, as PyTorch does it in
+    /// where it depends on one, per value for constants). Step and learning-rate arithmetic runs in float64, as PyTorch does it in
     /// Python floats, and is cast to float32 only where it meets the tensors.
     /// </summary>
     private sealed class StepScalars(GraphBuilder b, Value learningRate, Value step, OptimizerOptions options)
@@ -142,9 +143,17 @@ public static class OptimizerGraph
         private readonly Dictionary<float, Value> _learningRates = [];
         private readonly Dictionary<float, Value> _stepSizes = [];
         private readonly Dictionary<float, Value> _decayFactors = [];
+        private readonly Dictionary<double, Value> _constants = [];
         private Value? _learningRate64;
         private Value? _step64;
         private Value? _biasCorrection1;
+
+        /// <summary>A float32 constant, one initializer per value however many parameters use it.</summary>
+        public Value Float(double value)
+        {
+            if (!_constants.TryGetValue(value, out var constant)) _constants[value] = constant = b.Scalar(value);
+            return constant;
+        }
 
         public Value IsFirstStep => field ??= b.Op("Equal", [step, b.Constant(Tensor.Scalar(1L), "one")]);
 

@@ -58,6 +58,19 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void Exists_BeforeAndAfterSave_TellsWhetherThereIsOneToLoad()
+    {
+        using var folder = new TempFolder();
+
+        bool before = Checkpoint.Exists(folder.Path);
+        Sample().Save(folder.Path);
+
+        Assert.False(before);
+        Assert.True(Checkpoint.Exists(folder.Path));
+        Assert.False(Checkpoint.Exists(folder.Path, "best"));
+    }
+
+    [Fact]
     public void Save_AnyCheckpoint_WritesTheContractFilesOnly()
     {
         using var folder = new TempFolder();

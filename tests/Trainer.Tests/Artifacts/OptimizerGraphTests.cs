@@ -33,6 +33,25 @@ public class OptimizerGraphTests
         Assert.Equal((8L, 17L), (model.IrVersion, model.OpsetVersion));
     }
 
+    [Fact]
+    public void Build_ManyParameters_ScalarsSharedNotRepeated()
+    {
+        (string, long[])[] Parameters(int count) => [.. Enumerable.Range(0, count).Select(i => ($"p{i}", new long[] { 2 }))];
+
+        int one = OptimizerGraph.Build(Parameters(1), OptimizerOptions.AdamW()).Graph.Initializers.Count();
+        int many = OptimizerGraph.Build(Parameters(20), OptimizerOptions.AdamW()).Graph.Initializers.Count();
+
+        Assert.Equal(one, many);
+    }
+
+    [Fact]
+    public void Build_NoParameters_Throws()
+    {
+        var error = Assert.Throws<ArgumentException>(() => OptimizerGraph.Build([], OptimizerOptions.Sgd()));
+
+        Assert.Contains("at least one trainable parameter", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(0.0, new string[0])]
     [InlineData(0.9, new[] { "w.momentum" })]
