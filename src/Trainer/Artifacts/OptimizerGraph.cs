@@ -61,7 +61,10 @@ public static class OptimizerGraph
         return model;
     }
 
-    /// <summary>torch.optim.SGD with dampening 0: d = g + wd*p; buf = momentum*buf + d (buf = d on step 1); p -= lr*d'.</summary>
+    /// <summary>
+    /// torch.optim.SGD with dampening 0: d = g + wd*p; buf = momentum*buf + d (buf = d on step 1);
+    /// p -= lr * (Nesterov ? d + momentum*buf : buf), or p -= lr*d without momentum.
+    /// </summary>
     private static (Value, Value[]) Sgd(GraphBuilder b, StepScalars scalars, OptimizerOptions options, float lrScale, bool decay,
         Value parameter, Value gradient, Value? momentumBuffer)
     {
