@@ -21,27 +21,27 @@ public class WholeModelGradientTests
     public void TrainingGraph_AllParametersTrainable_MatchesTorchFloat64(string name)
     {
         var forward = ModelReader.Load(GeneratedFixtures.ModelPath(name));
-        var reference = new SafeTensorsFile(GeneratedFixtures.ReferencePath(name));
+        var reference = SafeTensors.Read(GeneratedFixtures.ReferencePath(name)).Tensors;
         var parameters = Parameters.Of(forward.Graph).ToList();
         var training = TrainingGraph.BuildTraining(forward, [.. parameters.Select(p => p.Name)], new LossOptions());
 
         var feeds = new Dictionary<string, (DataType, long[], double[])>
         {
-            [TrainingGraph.InputName] = (DataType.Float, reference.Shape("input"), Array.ConvertAll(reference.Floats("input"), v => (double)v)),
-            [TrainingGraph.LabelsName] = (DataType.Int64, reference.Shape("labels"), Array.ConvertAll(reference.Int64s("labels"), v => (double)v)),
+            [TrainingGraph.InputName] = (DataType.Float, reference["input"].Dims, reference["input"].ToDoubles()),
+            [TrainingGraph.LabelsName] = (DataType.Int64, reference["labels"].Dims, reference["labels"].ToDoubles()),
         };
         foreach (var p in parameters)
             feeds[p.Name] = (DataType.Float, p.Initializer!.Dims, p.Initializer.ToDoubles());
         using var runner = new OrtRunner(training);
         var outputs = runner.Run(feeds);
 
-        Assert.Equal(reference.Doubles("loss")[0], outputs[0].Data[0], 4);
+        Assert.Equal(reference["loss"].ToDoubles()[0], outputs[0].Data[0], 4);
         var failures = new List<string>();
         for (int i = 0; i < parameters.Count; i++)
         {
             string p = parameters[i].Name;
-            double error = RelativeL2(outputs[i + 2].Data, reference.Doubles("grad/" + p));
-            double allowed = Math.Max(1e-3, 10 * reference.Doubles("grad32err/" + p)[0]);
+            double error = RelativeL2(outputs[i + 2].Data, reference["grad/" + p].ToDoubles());
+            double allowed = Math.Max(1e-3, 10 * reference["grad32err/" + p].ToDoubles()[0]);
             if (!(error <= allowed)) failures.Add($"{p}: relative L2 error {error:E2} > {allowed:E2}");
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));

@@ -1,0 +1,19 @@
+namespace OnnxTrainer.Artifacts;
+
+/// <summary>
+/// The body of <c>checkpoint.json</c>. <see cref="TensorsSha256"/> ties it to the one safetensors file it
+/// was written with, so a manifest never pairs with tensors from another save.
+/// </summary>
+internal sealed record CheckpointManifest
+{
+    public required int FormatVersion { get; init; }
+    public required long Step { get; init; }
+    public required int Epoch { get; init; }
+    public required double LearningRate { get; init; }
+    public required ulong[] RngState { get; init; }
+    public string? BestMetricName { get; init; }
+    public double? BestMetric { get; init; }
+    public required string RecipeHash { get; init; }
+    public required string[] TrainableParameters { get; init; }
+    public required string TensorsSha256 { get; init; }
+}
