@@ -93,6 +93,17 @@ public sealed class DataLoader
         }
     }
 
+    /// <summary>
+    /// The sample indices of each batch of an epoch, as <see cref="ReadEpoch"/> yields them when no new damaged
+    /// file turns up: lets a consumer that already holds per-sample results (cached features) skip decoding.
+    /// </summary>
+    public IReadOnlyList<int[]> EpochBatches(int epoch)
+    {
+        var order = EpochOrder(epoch);
+        int count = _options.DropLast ? order.Length / _options.BatchSize * _options.BatchSize : order.Length;
+        return [.. order.Take(count).Chunk(_options.BatchSize)];
+    }
+
     /// <summary>Sample order of an epoch. Shuffling all indices first, then dropping known-bad ones, keeps the order independent of when damage was discovered (resume-safe).</summary>
     private int[] EpochOrder(int epoch)
     {
