@@ -12,7 +12,10 @@ internal static class KeySuggestion
             int distance = Distance(given.ToLowerInvariant(), candidate.ToLowerInvariant());
             if (distance < bestDistance) (best, bestDistance) = (candidate, distance);
         }
-        return bestDistance <= Math.Max(2, given.Length / 3) && bestDistance < given.Length ? best : null;
+        if (bestDistance <= Math.Max(2, given.Length / 3) && bestDistance < given.Length) return best;
+        // A shortened key ("unfreeze" for "unfreeze_last") is far in edit distance but plainly meant.
+        var extended = candidates.Where(c => given.Length >= 3 && c.StartsWith(given, StringComparison.OrdinalIgnoreCase)).ToList();
+        return extended.Count == 1 ? extended[0] : null;
     }
 
     /// <summary>A phrase to append to an error: "; did you mean 'x'?" or the full list of what is allowed.</summary>
