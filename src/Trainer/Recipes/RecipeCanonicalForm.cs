@@ -14,7 +14,9 @@ internal static class RecipeCanonicalForm
     {
         var writer = new StringWriter { NewLine = "\n" };
         new YamlStream(new YamlDocument(Sorted(root))).Save(writer, assignAnchors: false);
-        return writer.ToString();
+        // The emitter closes the document with "...", which is noise in the recorded recipe.
+        var text = writer.ToString();
+        return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text;
     }
 
     public static string Hash(string canonicalYaml) =>

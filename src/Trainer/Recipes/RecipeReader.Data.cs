@@ -94,8 +94,7 @@ internal sealed partial class RecipeReader
     private static (double Low, double High) ReadRange(YamlValue? value, (double, double) fallback)
     {
         if (value is not { } range) return fallback;
-        var items = range.Node is YamlDotNet.RepresentationModel.YamlSequenceNode ? range.Items() : [];
-        range.Require(items.Count == 2, "must be two numbers [low, high]");
+        var items = range.Tuple(2, "must be two numbers [low, high]");
         var (low, high) = (items[0].Double(), items[1].Double());
         range.Require(low <= high, "must be [low, high] with low <= high");
         return (low, high);

@@ -1,3 +1,5 @@
+using YamlDotNet.RepresentationModel;
+
 namespace OnnxTrainer.Recipes;
 
 internal sealed partial class RecipeReader
@@ -60,8 +62,7 @@ internal sealed partial class RecipeReader
             foreach (var key in new[] { "momentum", "nesterov" }) optimizer.Forbid(key, "applies only to kind sgd (kind is adamw)");
             if (optimizer.Get("betas") is { } betas)
             {
-                var items = betas.Node is YamlDotNet.RepresentationModel.YamlSequenceNode ? betas.Items() : [];
-                betas.Require(items.Count == 2, "must be two numbers [beta1, beta2]");
+                var items = betas.Tuple(2, "must be two numbers [beta1, beta2]");
                 (beta1, beta2) = (items[0].Double(), items[1].Double());
                 betas.Require(beta1 is >= 0 and < 1 && beta2 is >= 0 and < 1, "must each be in [0, 1)");
             }
@@ -109,7 +110,7 @@ internal sealed partial class RecipeReader
     private static ClassWeightsSpec ReadClassWeights(YamlValue? value, DataSourceSpec train)
     {
         if (value is not { } weights) return ClassWeightsSpec.None;
-        if (weights.Node is not YamlDotNet.RepresentationModel.YamlSequenceNode)
+        if (weights.Node is not YamlSequenceNode)
         {
             var kind = weights.Enum(ClassWeightsKinds);
             return kind == ClassWeightsKind.None ? ClassWeightsSpec.None : new ClassWeightsSpec(kind);

@@ -45,8 +45,10 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         var backbone = ReadBackbone(backboneSection);
         var strategy = root.Enum("strategy", Strategies) ?? TransferStrategy.FeatureExtraction;
         if (strategy == TransferStrategy.Truncate && backbone.Cut.Kind == CutKind.Head)
-            throw (backboneSection.Has("cut") ? backboneSection : root).Error(backboneSection.Has("cut") ? "cut" : "strategy",
-                "strategy truncate needs backbone.cut set to a tensor name or a cut-point index from 'onnx-trainer inspect' (it is head)");
+        {
+            const string reason = "strategy truncate needs backbone.cut set to a tensor name or a cut-point index from 'onnx-trainer inspect' (it is head)";
+            throw backboneSection.Has("cut") ? backboneSection.Error("cut", reason) : root.Error("strategy", reason);
+        }
 
         var trainable = root.Get("trainable")?.DistinctList(item => item.String());
         var fineTuneLast = root.Int("fine_tune_last");
@@ -134,8 +136,9 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         int? height = null, width = null;
         if (input.Get("size") is { } size)
         {
-            var items = size.Node is YamlDotNet.RepresentationModel.YamlSequenceNode ? size.Items() : [];
-            size.Require(items.Count == 2 && items.All(i => i.IsInt), "must be two integers [height, width]");
+            const string requirement = "must be two integers [height, width]";
+            var items = size.Tuple(2, requirement);
+            size.Require(items.All(i => i.IsInt), requirement);
             (height, width) = (items[0].Int(), items[1].Int());
             size.Require(height >= 1 && width >= 1, "must be positive");
         }

@@ -75,6 +75,14 @@ internal readonly record struct YamlValue(RecipeDocument Document, YamlNode Node
         return sequence.Children.Select((item, i) => new YamlValue(document, item, $"{path}.{i}")).ToList();
     }
 
+    /// <summary>A list of exactly <paramref name="count"/> items, else "PATH REQUIREMENT (got VALUE)".</summary>
+    public IReadOnlyList<YamlValue> Tuple(int count, string requirement)
+    {
+        var items = Node is YamlSequenceNode ? Items() : [];
+        Require(items.Count == count, requirement);
+        return items;
+    }
+
     /// <summary>A non-empty list of items read by <paramref name="read"/>, with no item twice.</summary>
     public IReadOnlyList<T> DistinctList<T>(Func<YamlValue, T> read)
     {
