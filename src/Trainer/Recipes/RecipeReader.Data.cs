@@ -13,7 +13,7 @@ internal sealed partial class RecipeReader
         ["idx"] = DataSourceKind.Idx,
     };
 
-    public const int DefaultCacheMb = 1024;
+    private const int DefaultCacheMb = 1024;
 
     private DataSpec ReadData(MappingReader data)
     {

@@ -31,8 +31,8 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         ["adabn"] = BatchNormPolicy.AdaBn,
     };
 
-    public const int DefaultEpochs = 10;
-    public const int DefaultBatchSize = 32;
+    private const int DefaultEpochs = 10;
+    private const int DefaultBatchSize = 32;
 
     public Recipe Read(string canonicalYaml, string hash)
     {
