@@ -89,6 +89,11 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         var seed = root.Int("seed") ?? 0;
         root.Require("seed", seed >= 0, "must be a non-negative integer");
 
+        // Re-initialized running statistics (mean 0, variance 1) are meaningless until trained.
+        var batchNorm = root.Enum("batch_norm", BatchNormPolicies) ?? (strategy == TransferStrategy.FromScratch ? BatchNormPolicy.Train : BatchNormPolicy.Frozen);
+        if (strategy == TransferStrategy.FromScratch && batchNorm != BatchNormPolicy.Train)
+            throw root.Error("batch_norm", $"batch_norm must be train with strategy from-scratch: there are no pretrained statistics to keep (got {NameOf(BatchNormPolicies, batchNorm)})");
+
         return new Recipe
         {
             Name = name,
@@ -108,7 +113,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
             ClassWeights = classWeights,
             EarlyStopping = earlyStopping,
             Seed = seed,
-            BatchNorm = root.Enum("batch_norm", BatchNormPolicies) ?? BatchNormPolicy.Frozen,
+            BatchNorm = batchNorm,
             SourceFile = document.File,
             CanonicalYaml = canonicalYaml,
             Hash = hash,

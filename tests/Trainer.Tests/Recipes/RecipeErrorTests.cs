@@ -42,6 +42,7 @@ public class RecipeErrorTests
         { M + "head:\n  dropout: 1", "4:12", "head.dropout must be in [0, 1) (got 1)" },
         { M + "name: my run/1", "3:7", "name must be a folder name" },
         { M + "seed: -1", "3:7", "seed must be a non-negative integer (got -1)" },
+        { M + "strategy: from-scratch\nbatch_norm: frozen", "4:13", "batch_norm must be train with strategy from-scratch" },
         { M + "batch_norm: adaBN", "3:13", "batch_norm must be one of frozen, train, adabn (got adaBN); did you mean adabn?" },
         { M + "strategy: fine_tune", "3:11", "did you mean fine-tune?" },
         { "backbone:\n  path: b.onnx\n  cut: -1\ndata: { train: { path: i } }", "3:8", "backbone.cut must be a cut-point index >= 0" },

@@ -124,6 +124,14 @@ public class RecipeLoaderTests
     }
 
     [Fact]
+    public void Parse_FromScratchWithoutBatchNorm_TrainsBatchNorm()
+    {
+        var recipe = RecipeSamples.Parse(RecipeSamples.Minimal + "strategy: from-scratch\n");
+
+        Assert.Equal(BatchNormPolicy.Train, recipe.BatchNorm);
+    }
+
+    [Fact]
     public void Parse_AdamWWithoutRates_UsesAdamWDefaults()
     {
         var optimizer = RecipeSamples.Parse(RecipeSamples.Minimal + "optimizer: { kind: adamw }\n").Optimizer;
