@@ -19,7 +19,7 @@ internal sealed class MappingReader
         {
             if (key is not YamlScalarNode { Value: { } name }) throw document.Error(key, $"keys must be plain names (got {YamlValue.TextOf(key)})");
             if (!keys.Contains(name))
-                throw document.Error(key, $"unknown key '{PathOf(name)}'{KeySuggestion.Hint(name, keys.ToList())}");
+                throw document.Error(key, $"unknown key '{PathOf(name)}'{KeySuggestion.Hint(name, keys)}");
         }
     }
 
@@ -36,8 +36,9 @@ internal sealed class MappingReader
 
     public bool Has(string key) => Get(key) is not null;
 
-    public YamlValue Required(string key, string? when = null) =>
-        Get(key) ?? throw document.Error(node, $"{PathOf(key)} is required{(when is null ? "" : $" {when}")}");
+    /// <param name="detail">Appended to "PATH is required", e.g. "for kind idx".</param>
+    public YamlValue Required(string key, string? detail = null) =>
+        Get(key) ?? throw document.Error(node, $"{PathOf(key)} is required{(detail is null ? "" : $" {detail}")}");
 
     /// <summary>An error at the key's value when it is set, else at this mapping.</summary>
     public RecipeException Error(string key, string reason) => Get(key) is { } value ? value.Error(reason) : document.Error(node, reason);

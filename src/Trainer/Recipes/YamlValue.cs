@@ -37,17 +37,18 @@ internal readonly record struct YamlValue(RecipeDocument Document, YamlNode Node
         return value;
     }
 
+    public bool IsInt => int.TryParse(Plain(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
+
     public int Int()
     {
-        Require(Plain() is { } text && int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _), "must be an integer");
-        return int.Parse(Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        Require(int.TryParse(Plain(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value), "must be an integer");
+        return value;
     }
 
     public double Double()
     {
-        Require(Plain() is { } text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) && double.IsFinite(parsed),
-            "must be a number");
-        return double.Parse(Text, NumberStyles.Float, CultureInfo.InvariantCulture);
+        Require(double.TryParse(Plain(), NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && double.IsFinite(value), "must be a number");
+        return value;
     }
 
     public bool IsBool => Plain() is "true" or "True" or "TRUE" or "false" or "False" or "FALSE";
@@ -57,8 +58,6 @@ internal readonly record struct YamlValue(RecipeDocument Document, YamlNode Node
         Require(IsBool, "must be true or false");
         return Plain() is "true" or "True" or "TRUE";
     }
-
-    public bool IsInt => Plain() is { } text && int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
 
     public T Enum<T>(IReadOnlyDictionary<string, T> names)
     {
@@ -88,10 +87,14 @@ internal readonly record struct YamlValue(RecipeDocument Document, YamlNode Node
     {
         var items = Items();
         Require(items.Count > 0, "must list at least one item");
-        var seen = new HashSet<T>();
+        var values = new List<T>(items.Count);
         foreach (var item in items)
-            if (!seen.Add(read(item))) throw item.Error($"{item.Path} repeats {item.Text}");
-        return items.Select(read).ToList();
+        {
+            var value = read(item);
+            if (values.Contains(value)) throw item.Error($"{item.Path} repeats {item.Text}");
+            values.Add(value);
+        }
+        return values;
     }
 
     public MappingReader Mapping(IReadOnlyList<string> keys)

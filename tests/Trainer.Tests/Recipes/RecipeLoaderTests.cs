@@ -288,6 +288,23 @@ public class RecipeLoaderTests
     }
 
     [Fact]
+    public void Load_FileWithMistake_ErrorNamesThePathAsGiven()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"recipe-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, RecipeSamples.Minimal + "optimizer:\n  kind: sgd\n  learning_rate: -0.1\n");
+        try
+        {
+            var error = Assert.Throws<RecipeException>(() => RecipeLoader.Load(path));
+
+            Assert.Equal($"{path}:5:18: optimizer.learning_rate must be > 0 (got -0.1)", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Load_MissingFile_RecipeExceptionNamingIt()
     {
         var error = Assert.Throws<RecipeException>(() => RecipeLoader.Load("/nonexistent/recipe.yaml"));
