@@ -154,6 +154,21 @@ public class TrainableParametersTests
     }
 
     [Fact]
+    public void AtBoundaries_CutPointCounts_SplitsAndDropsEmptyBlocks()
+    {
+        var blocks = ParameterBlocks.AtBoundaries(["a", "b", "c", "d", "e"], [2, 2, 3, 0, 5, 9]);
+
+        Assert.Equal([["a", "b"], ["c"], ["d", "e"]], blocks);
+    }
+
+    [Fact]
+    public void AtBoundaries_NoBoundaries_OneBlock()
+    {
+        Assert.Equal([["a", "b"]], ParameterBlocks.AtBoundaries(["a", "b"], []));
+        Assert.Empty(ParameterBlocks.AtBoundaries([], [1]));
+    }
+
+    [Fact]
     public void ByNamePrefix_ResNetNames_StemThenOneBlockPerResidualUnit()
     {
         var blocks = ParameterBlocks.ByNamePrefix(
