@@ -1,0 +1,7 @@
+namespace OnnxTrainer.Recipes;
+
+public enum EarlyStoppingMetric
+{
+    ValLoss,
+    ValAccuracy,
+}

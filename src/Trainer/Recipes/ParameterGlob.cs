@@ -1,0 +1,11 @@
+using System.Text.RegularExpressions;
+
+namespace OnnxTrainer.Recipes;
+
+/// <summary>Glob patterns over parameter names: <c>*</c> is any run of characters (dots included), <c>?</c> one character.</summary>
+internal static class ParameterGlob
+{
+    public static bool IsMatch(string pattern, string name) =>
+        Regex.IsMatch(name, "^" + Regex.Escape(pattern).Replace(@"\*", ".*", StringComparison.Ordinal).Replace(@"\?", ".", StringComparison.Ordinal) + "$",
+            RegexOptions.CultureInvariant | RegexOptions.Singleline);
+}

@@ -1,0 +1,63 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace OnnxTrainer.Recipes;
+
+/// <summary>
+/// Reads a recipe file, applies <c>--set</c> overrides and validates everything it can without opening the backbone
+/// or the data: every mistake is a <see cref="RecipeException"/> naming the file, line and column, or the override.
+/// Whether the files it names exist is checked separately by <see cref="RecipeFiles.EnsureExist"/>.
+/// </summary>
+public static class RecipeLoader
+{
+    public static Recipe Load(string path, IReadOnlyList<string>? overrides = null)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RecipeException(new RecipeLocation(path, 0, 0), $"cannot read the recipe: {e.Message}");
+        }
+        return Parse(text, path, overrides, Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    /// <param name="file">The name errors give, usually the path the user typed.</param>
+    /// <param name="baseDirectory">The folder that relative paths in the recipe are relative to.</param>
+    public static Recipe Parse(string yaml, string file, IReadOnlyList<string>? overrides, string baseDirectory)
+    {
+        var root = ParseTree(yaml, file);
+        var origins = new Dictionary<YamlNode, string>(ReferenceEqualityComparer.Instance);
+        foreach (var assignment in overrides ?? [])
+            RecipeOverrides.Apply(file, root, assignment, origins);
+
+        var document = new RecipeDocument(file, root, origins);
+        var canonical = RecipeCanonicalForm.Write(root);
+        return new RecipeReader(document, baseDirectory).Read(canonical, RecipeCanonicalForm.Hash(canonical));
+    }
+
+    private static YamlMappingNode ParseTree(string yaml, string file)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            // YamlDotNet's message repeats the position it also gives as a mark; keep only the explanation.
+            var reason = e.InnerException?.Message ?? e.Message;
+            reason = reason[(reason.IndexOf("): ", StringComparison.Ordinal) is var at and >= 0 ? at + 3 : 0)..];
+            throw new RecipeException(new RecipeLocation(file, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {reason}");
+        }
+        if (stream.Documents.Count == 0) throw new RecipeException(new RecipeLocation(file, 1, 1), "the recipe is empty");
+        if (stream.Documents.Count > 1)
+            throw new RecipeException(new RecipeLocation(file, (int)stream.Documents[1].RootNode.Start.Line, 1), "a recipe is one YAML document; remove the second '---'");
+        var rootNode = stream.Documents[0].RootNode;
+        return rootNode as YamlMappingNode
+            ?? throw new RecipeException(new RecipeLocation(file, (int)rootNode.Start.Line, (int)rootNode.Start.Column),
+                $"a recipe is a mapping of keys such as name, backbone, data (got {YamlValue.TextOf(rootNode)})");
+    }
+}

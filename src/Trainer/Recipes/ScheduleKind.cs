@@ -1,0 +1,8 @@
+namespace OnnxTrainer.Recipes;
+
+public enum ScheduleKind
+{
+    Constant,
+    Step,
+    Cosine,
+}
