@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 namespace OnnxTrainer.Recipes;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using YamlDotNet.RepresentationModel;
 
 namespace OnnxTrainer.Recipes;

@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using System.Text.RegularExpressions;
 
 namespace OnnxTrainer.Recipes;
@@ -44,7 +45,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         var backboneSection = root.Required("backbone").Mapping(["path", "cut"]);
         var backbone = ReadBackbone(backboneSection);
         var strategy = root.Enum("strategy", Strategies) ?? TransferStrategy.FeatureExtraction;
-        if (strategy == TransferStrategy.Truncate && backbone.Cut.Kind == CutKind.Head)
+        if (strategy == TransferStrategy.Truncate && backbone.Cut == BackboneCut.Head)
         {
             const string reason = "strategy truncate needs backbone.cut set to a tensor name or a cut-point index from 'onnx-trainer inspect' (it is head)";
             throw backboneSection.Has("cut") ? backboneSection.Error("cut", reason) : root.Error("strategy", reason);
@@ -127,11 +128,11 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         var cut = backbone.Get("cut") switch
         {
             null => BackboneCut.Head,
-            { IsInt: true } index => new BackboneCut(CutKind.Index, Index: index.Int()),
+            { IsInt: true } index => new BackboneCut(CutPointIndex: index.Int()),
             var tensor when tensor.Value.String() == "head" => BackboneCut.Head,
-            var tensor => new BackboneCut(CutKind.Tensor, TensorName: tensor.Value.String()),
+            var tensor => new BackboneCut(TensorName: tensor.Value.String()),
         };
-        backbone.Require("cut", cut.Index is null or >= 0, "must be a cut-point index >= 0, a tensor name or head");
+        backbone.Require("cut", cut.CutPointIndex is null or >= 0, "must be a cut-point index >= 0, a tensor name or head");
         return new BackboneSpec(path, cut);
     }
 

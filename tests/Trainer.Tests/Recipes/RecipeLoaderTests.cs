@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Recipes;
 using Xunit;
 
@@ -140,15 +141,15 @@ public class RecipeLoaderTests
     }
 
     [Theory]
-    [InlineData("cut: 4", CutKind.Index, null, 4)]
-    [InlineData("cut: head", CutKind.Head, null, null)]
-    [InlineData("cut: /layer3/Relu_output_0", CutKind.Tensor, "/layer3/Relu_output_0", null)]
-    [InlineData("cut: \"12\"", CutKind.Tensor, "12", null)]
-    public void Parse_CutForms_ReadAsIndexTensorOrHead(string cutLine, CutKind kind, string? tensor, int? index)
+    [InlineData("cut: 4", null, 4)]
+    [InlineData("cut: head", null, null)]
+    [InlineData("cut: /layer3/Relu_output_0", "/layer3/Relu_output_0", null)]
+    [InlineData("cut: \"12\"", "12", null)]
+    public void Parse_CutForms_ReadAsIndexTensorOrHead(string cutLine, string? tensor, int? index)
     {
         var recipe = RecipeSamples.Parse($"backbone:\n  path: b.onnx\n  {cutLine}\ndata: {{ train: {{ path: images }} }}\n");
 
-        Assert.Equal(new BackboneCut(kind, tensor, index), recipe.Backbone.Cut);
+        Assert.Equal(new BackboneCut(tensor, index), recipe.Backbone.Cut);
     }
 
     [Fact]

@@ -1,7 +1,0 @@
-namespace OnnxTrainer.Recipes;
-
-public enum OptimizerKind
-{
-    Sgd,
-    AdamW,
-}
