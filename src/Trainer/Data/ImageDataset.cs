@@ -205,6 +205,18 @@ public sealed class ImageDataset
         return dataset;
     }
 
+    /// <summary>The same samples with other class names (one per class, in label order), e.g. names for an IDX subset.</summary>
+    /// <exception cref="ArgumentException">The count differs from the number of classes.</exception>
+    public ImageDataset WithClassNames(IReadOnlyList<string> names)
+    {
+        if (names.Count != Classes.Count)
+        {
+            throw new ArgumentException($"{names.Count} class names for {Classes.Count} classes.", nameof(names));
+        }
+
+        return Derive([.. names], [.. Enumerable.Range(0, Count)], label => label);
+    }
+
     private ImageDataset Derive(IReadOnlyList<string> classes, int[] indices, Func<int, int> relabel) => new(
         classes,
         indices.Select(i => _samples[i] with { Label = relabel(_samples[i].Label) }).ToArray(),

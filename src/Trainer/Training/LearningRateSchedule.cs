@@ -1,6 +1,6 @@
-namespace OnnxTrainer.Training;
+using OnnxTrainer.Recipes;
 
-public enum ScheduleShape { Constant, Step, Cosine }
+namespace OnnxTrainer.Training;
 
 /// <summary>
 /// Learning rate per optimizer step: linear warmup from 0 over <see cref="WarmupSteps"/>, then constant,
@@ -8,7 +8,7 @@ public enum ScheduleShape { Constant, Step, Cosine }
 /// <see cref="MinimumRate"/> at <see cref="TotalSteps"/>, as torch's LinearLR + StepLR / CosineAnnealingLR.
 /// </summary>
 public sealed record LearningRateSchedule(
-    ScheduleShape Shape, double BaseRate, long TotalSteps, long WarmupSteps = 0, long StepSize = 1, double Gamma = 0.1, double MinimumRate = 0)
+    ScheduleKind Shape, double BaseRate, long TotalSteps, long WarmupSteps = 0, long StepSize = 1, double Gamma = 0.1, double MinimumRate = 0)
 {
     public double RateAt(long step)
     {
@@ -17,9 +17,9 @@ public sealed record LearningRateSchedule(
         long span = Math.Max(TotalSteps - WarmupSteps, 1);
         return Shape switch
         {
-            ScheduleShape.Constant => BaseRate,
-            ScheduleShape.Step => BaseRate * Math.Pow(Gamma, t / Math.Max(StepSize, 1)),
-            ScheduleShape.Cosine => MinimumRate + (BaseRate - MinimumRate) * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(t, span) / span)),
+            ScheduleKind.Constant => BaseRate,
+            ScheduleKind.Step => BaseRate * Math.Pow(Gamma, t / Math.Max(StepSize, 1)),
+            ScheduleKind.Cosine => MinimumRate + (BaseRate - MinimumRate) * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(t, span) / span)),
             _ => throw new ArgumentOutOfRangeException(nameof(Shape)),
         };
     }

@@ -1,0 +1,53 @@
+using OnnxTrainer.Data;
+using OnnxTrainer.Recipes;
+
+namespace OnnxTrainer.Training;
+
+/// <summary>The training and validation image sets a recipe names, with class subsets applied and the validation split made.</summary>
+public sealed record RunDatasets(ImageDataset Train, ImageDataset? Validation)
+{
+    public static RunDatasets Open(DataSpec data, int seed)
+    {
+        var train = Open(data.Train);
+        if (data.Val is { } val) return new RunDatasets(train, Open(val).AlignTo(train));
+        if (data.ValSplit is double fraction)
+        {
+            var (trainPart, validation) = train.SplitStratified(fraction, seed);
+            return new RunDatasets(trainPart, validation);
+        }
+        return new RunDatasets(train, null);
+    }
+
+    private static ImageDataset Open(DataSourceSpec source)
+    {
+        switch (source.Kind)
+        {
+            case DataSourceKind.ImageFolder:
+                return ByName(ImageDataset.FromFolder(source.Path!), source.ClassSubset);
+            case DataSourceKind.Csv:
+                return ByName(ImageDataset.FromCsv(source.Path!), source.ClassSubset);
+            case DataSourceKind.Idx:
+            {
+                // Names come for the subset in its order when there is one, else for every label value.
+                var subset = source.LabelSubset;
+                var dataset = ImageDataset.FromIdx(source.Images!, source.Labels!, subset is null ? source.ClassNames : null);
+                if (subset is null) return dataset;
+                var selected = dataset.SelectClasses(subset);
+                if (source.ClassNames is not { } names) return selected;
+                // SelectClasses orders classes by label value; put the names in that order.
+                var byLabel = subset.Zip(names).OrderBy(p => p.First).Select(p => p.Second).ToList();
+                return selected.WithClassNames(byLabel);
+            }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(source), source.Kind, "unknown data source kind");
+        }
+    }
+
+    private static ImageDataset ByName(ImageDataset dataset, IReadOnlyList<string>? classes)
+    {
+        if (classes is null) return dataset;
+        var indices = classes.Select(name => dataset.Classes.ToList().IndexOf(name) is var i and >= 0
+            ? i : throw new DatasetException($"class '{name}' is not among the data's classes ({string.Join(", ", dataset.Classes)})")).ToList();
+        return dataset.SelectClasses(indices);
+    }
+}

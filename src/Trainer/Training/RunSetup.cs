@@ -1,0 +1,106 @@
+using OnnxTrainer.Artifacts;
+using OnnxTrainer.Data;
+using OnnxTrainer.Inference.Preprocessing;
+using OnnxTrainer.Ir;
+using OnnxTrainer.Onnx;
+using OnnxTrainer.Recipes;
+
+namespace OnnxTrainer.Training;
+
+/// <summary>
+/// Everything a run derives from its recipe before the first step: data, preprocessing, the assembled
+/// classifier, which parameters train in each stage, and the loss. Shared by <c>train</c> and <c>artifacts</c>.
+/// </summary>
+public sealed record RunSetup(
+    Recipe Recipe,
+    RunDatasets Data,
+    PreprocessingSpec Preprocessing,
+    ClassifierAssembly Assembly,
+    TrainablePlan Plan,
+    LossOptions Loss)
+{
+    public static RunSetup Prepare(Recipe recipe)
+    {
+        RecipeFiles.EnsureExist(recipe);
+        if (recipe.BatchNorm != BatchNormPolicy.Frozen)
+            throw recipe.Error("batch_norm", $"batch_norm: {recipe.BatchNorm} is not supported by the training loop yet; use frozen");
+        var data = RunDatasets.Open(recipe.Data, recipe.Seed);
+        var backbone = ModelReader.Load(recipe.Backbone.Path);
+        var preprocessing = PreprocessingFor(recipe, backbone);
+        ClassifierAssembly assembly;
+        try
+        {
+            assembly = ClassifierAssembly.Build(backbone, recipe.Backbone.Cut, data.Train.Classes.Count, recipe.Head.Hidden, recipe.Seed);
+        }
+        catch (GraphException e)
+        {
+            throw recipe.Error("backbone.cut", $"backbone.cut: {e.Message}");
+        }
+        var plan = TrainableParameters.Resolve(recipe, BackboneBlocks(assembly), assembly.HeadParameters);
+        if (plan.Reinitialized.Count > 0)
+            throw recipe.Error("strategy", "strategy: from-scratch needs BatchNorm in training mode, which the training loop does not support yet");
+        var loss = new LossOptions(recipe.LabelSmoothing, ClassWeights(recipe, data.Train));
+        return new RunSetup(recipe, data, preprocessing, assembly, plan, loss);
+    }
+
+    /// <summary>The forward classifier with the given parameter values as its initializers.</summary>
+    public Model ForwardWith(IReadOnlyDictionary<string, Tensor> parameters)
+    {
+        var model = ModelReader.Load(ModelWriter.ToBytes(Assembly.Model), "classifier");
+        foreach (var (name, value) in parameters) model.Graph.SetInitializer(model.Graph[name], value);
+        return model;
+    }
+
+    /// <summary>Every parameter of the classifier (backbone after the cut, and the new head) with its initial value.</summary>
+    public IReadOnlyDictionary<string, Tensor> InitialParameters() =>
+        Parameters.Of(Assembly.Model.Graph).ToDictionary(v => v.Name, v => v.Initializer!);
+
+    private static PreprocessingSpec PreprocessingFor(Recipe recipe, Model backbone)
+    {
+        var shape = backbone.Graph.Inputs.Single().Type?.Shape;
+        int? Fixed(int axis) => shape is { Count: 4 } && shape[axis].Value is long v ? (int)v : null;
+        int height = recipe.Input.Height ?? Fixed(2) ?? throw recipe.Error("input.size", "input.size is needed: the backbone's input size is not fixed");
+        int width = recipe.Input.Width ?? Fixed(3) ?? height;
+        var channels = recipe.Input.Channels ?? (Fixed(1) == 1 ? ChannelLayout.L : ChannelLayout.Rgb);
+        var spec = new PreprocessingSpec
+        {
+            InputHeight = height,
+            InputWidth = width,
+            Resize = recipe.Input.ResizeFor(height, width),
+            Mean = [.. recipe.Input.MeanFor(channels).Select(v => (float)v)],
+            Std = [.. recipe.Input.StdFor(channels).Select(v => (float)v)],
+            Channels = channels == ChannelLayout.L ? ChannelFormat.L : ChannelFormat.Rgb,
+        };
+        if (Fixed(1) is int c && c != spec.ChannelCount)
+            throw recipe.Error("input.channels", $"input.channels: the backbone reads {c} channel(s), the recipe gives {spec.ChannelCount}");
+        spec.Validate();
+        return spec;
+    }
+
+    private static IReadOnlyList<float>? ClassWeights(Recipe recipe, ImageDataset train) => recipe.ClassWeights.Kind switch
+    {
+        ClassWeightsKind.Balanced => train.ClassWeights(),
+        ClassWeightsKind.Explicit when recipe.ClassWeights.Weights!.Count != train.Classes.Count =>
+            throw recipe.Error("class_weights", $"class_weights has {recipe.ClassWeights.Weights.Count} values for {train.Classes.Count} classes"),
+        ClassWeightsKind.Explicit => [.. recipe.ClassWeights.Weights!.Select(w => (float)w)],
+        _ => null,
+    };
+
+    /// <summary>Backbone parameters in the order the graph first uses them, split into blocks at the cut points.</summary>
+    private static IReadOnlyList<IReadOnlyList<string>> BackboneBlocks(ClassifierAssembly assembly)
+    {
+        var graph = assembly.Model.Graph;
+        var head = assembly.HeadParameters.ToHashSet();
+        var parameters = Parameters.Of(graph).Where(p => !head.Contains(p.Name)).ToHashSet();
+        var ordered = new List<string>();
+        var starts = new List<int>();
+        var cutProducers = Ir.Surgery.CutPoint.Find(graph).Select(p => p.Producer).ToHashSet();
+        foreach (var node in graph.TopologicalOrder())
+        {
+            foreach (var input in node.Inputs)
+                if (input is not null && parameters.Remove(input)) ordered.Add(input.Name);
+            if (cutProducers.Contains(node)) starts.Add(ordered.Count);
+        }
+        return ParameterBlocks.AtBoundaries(ordered, starts);
+    }
+}
