@@ -171,6 +171,56 @@ public class BatchNormTrainingTests
     }
 
     [Fact]
+    public void BuildTraining_TinyResNetWithTrainingBatchNorm_MatchesTorchTrainMode()
+    {
+        // Reference: the same ResNet in torch, model.train(), float64, one forward/backward (generate_references.py).
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(ArchitectureReferences.Folder, "resnet_train_step.json")));
+        var reference = document.RootElement;
+        var o = reference.GetProperty("options");
+        int size = o.GetProperty("input_size").GetInt32();
+        var options = new ArchitectureOptions
+        {
+            Width = o.GetProperty("width").GetInt32(), BlocksPerStage = [.. o.GetProperty("blocks").EnumerateArray().Select(b => b.GetInt32())],
+            InputChannels = o.GetProperty("in_channels").GetInt32(), Classes = o.GetProperty("classes").GetInt32(),
+            SmallInputStem = o.GetProperty("small_stem").GetBoolean(), InputSize = size,
+        };
+        double[] Doubles(JsonElement e) => [.. e.EnumerateArray().Select(v => v.GetDouble())];
+        var forward = ArchitectureFactory.Create("resnet", options);
+        var statistics = BatchNormTraining.Apply(forward.Graph, forward.OpsetVersion, _ => true);
+        var parameters = Parameters.Of(forward.Graph).ToList();
+        string[] kept = [.. statistics.SelectMany(s => new[] { s.BatchMean, s.BatchVariance })];
+        var training = TrainingGraph.BuildTraining(forward, [.. parameters.Select(p => p.Name)], new LossOptions(), kept);
+        var labels = Doubles(reference.GetProperty("labels"));
+        var feeds = new Dictionary<string, (DataType, long[], double[])>
+        {
+            ["input"] = (DataType.Float, [labels.Length, options.InputChannels, size, size], Doubles(reference.GetProperty("input"))),
+            ["labels"] = (DataType.Int64, [labels.Length], labels),
+        };
+        foreach (var p in parameters)
+            feeds[p.Name] = (DataType.Float, p.Initializer!.Dims, Doubles(reference.GetProperty("parameters").GetProperty(p.Name)));
+
+        List<(double[] Data, long[] Shape)> outputs;
+        using (var runner = new OrtRunner(training)) outputs = runner.Run(feeds);
+
+        // ONNX Runtime computes in float32: compare with the float64 reference at float32 accuracy.
+        Assert.Equal(reference.GetProperty("loss").GetDouble(), outputs[0].Data[0], 5);
+        Assert.True(RelativeL2(Doubles(reference.GetProperty("logits")), outputs[1].Data) < 1e-5, "logits");
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            double error = RelativeL2(Doubles(reference.GetProperty("gradients").GetProperty(parameters[i].Name)), outputs[i + 2].Data);
+            Assert.True(error < 1e-4, $"{parameters[i].Name}_grad: relative L2 error {error:E2}");
+        }
+        for (int k = 0; k < kept.Length; k++)
+        {
+            var s = statistics[k / 2];
+            string runningName = k % 2 == 0 ? s.RunningMean : s.RunningVariance;
+            var running = forward.Graph[runningName].Initializer!.ToFloats();
+            BatchNormTraining.UpdateRunning(running, Array.ConvertAll(outputs[2 + parameters.Count + k].Data, v => (float)v), s.Momentum, running);
+            AssertClose(Doubles(reference.GetProperty("running_statistics_after").GetProperty(runningName)), Array.ConvertAll(running, v => (double)v), 1e-5);
+        }
+    }
+
+    [Fact]
     public void BuildTraining_KeptOutputMissing_ClearError()
     {
         var forward = ArchitectureFactory.Create("resnet", TinyResNet);
@@ -185,6 +235,13 @@ public class BatchNormTrainingTests
     {
         Width = 4, BlocksPerStage = [1, 1], Classes = 3, InputChannels = 3, InputSize = 8, SmallInputStem = true, Seed = 11,
     };
+
+    private static double RelativeL2(double[] expected, double[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double difference = expected.Zip(actual).Sum(p => (p.First - p.Second) * (p.First - p.Second));
+        return Math.Sqrt(difference / Math.Max(expected.Sum(v => v * v), 1e-30));
+    }
 
     private static void AssertClose(double[] expected, double[] actual, double tolerance)
     {
