@@ -18,7 +18,8 @@ public static class BatchNormTraining
     /// <summary>
     /// Rewrites every BatchNormalization node for which <paramref name="train"/> is true; returns one entry per
     /// rewritten node (empty, with the graph untouched, when none is selected). The running statistics stay
-    /// initializers of the forward model but the rewritten graph no longer reads them.
+    /// initializers but the rewritten graph no longer reads them: rewrite a copy meant for the training graph,
+    /// while eval and export keep inference-form BatchNorm over the running statistics the loop updates.
     /// </summary>
     public static IReadOnlyList<BatchStatistics> Apply(Graph graph, long opset, Func<Node, bool> train)
     {

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using OnnxTrainer.Architectures;
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using Xunit;
@@ -151,6 +152,21 @@ public class ArchitectureBuilderTests
         Assert.Equal([3L, 3], graph["conv1.weight"].Initializer!.Dims[2..]);
         var lastBlock = graph.Nodes.Single(n => n.Name.StartsWith("layer4.1.relu_out", StringComparison.Ordinal)).Output();
         Assert.Equal([128L, 4, 4], lastBlock.Type!.Shape!.Skip(1).Select(d => d.Value!.Value));
+    }
+
+    [Theory]
+    [InlineData("resnet", "fc.weight")]
+    [InlineData("mobilenet_v2", "classifier.1.weight")]
+    public void Create_AnyArchitecture_HeadCutReplacesItsClassifier(string name, string classifierWeight)
+    {
+        // Shipped backbones made by this builder are fine-tuned through the "head" cut.
+        var backbone = ArchitectureFactory.Create(name, new ArchitectureOptions { Classes = 5, Width = 8, WidthMultiplier = 0.35, InputSize = 32, SmallInputStem = true });
+
+        var assembly = ClassifierAssembly.Build(backbone, BackboneCut.Head, classes: 3, hidden: [], seed: 1);
+
+        Assert.Equal(["head.out.weight", "head.out.bias"], assembly.HeadParameters);
+        Assert.False(assembly.Model.Graph.Contains(classifierWeight), $"{classifierWeight} should be dropped with the old classifier");
+        Assert.Equal(2, Assert.Single(assembly.Model.Graph.Outputs).Type!.Shape!.Count);
     }
 
     [Theory]
