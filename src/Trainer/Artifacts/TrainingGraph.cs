@@ -22,11 +22,16 @@ public static class TrainingGraph
     public const string LossName = "loss";
     public const string LogitsName = "logits";
 
-    public static Model BuildTraining(Model forward, IReadOnlyList<string> trainable, LossOptions loss) => Build(forward, trainable, loss, withGradients: true);
+    /// <param name="keptOutputs">
+    /// Further outputs of the forward graph to keep, after the gradients and in this order (e.g. the batch
+    /// statistics that <see cref="BatchNormTraining"/> adds); by default only <c>loss</c> and <c>logits</c> are kept.
+    /// </param>
+    public static Model BuildTraining(Model forward, IReadOnlyList<string> trainable, LossOptions loss, IReadOnlyList<string>? keptOutputs = null) =>
+        Build(forward, trainable, loss, withGradients: true, keptOutputs ?? []);
 
-    public static Model BuildEval(Model forward, IReadOnlyList<string> trainable, LossOptions loss) => Build(forward, trainable, loss, withGradients: false);
+    public static Model BuildEval(Model forward, IReadOnlyList<string> trainable, LossOptions loss) => Build(forward, trainable, loss, withGradients: false, []);
 
-    private static Model Build(Model forward, IReadOnlyList<string> trainable, LossOptions lossOptions, bool withGradients)
+    private static Model Build(Model forward, IReadOnlyList<string> trainable, LossOptions lossOptions, bool withGradients, IReadOnlyList<string> keptOutputs)
     {
         // Work on a copy: callers keep their forward model.
         var model = ModelReader.Load(ModelWriter.ToBytes(forward), "forward model");
@@ -59,6 +64,9 @@ public static class TrainingGraph
             parameters.Add(value);
         }
 
+        var kept = keptOutputs.Select(name => graph.Outputs.Skip(1).FirstOrDefault(o => o.Name == name)
+            ?? throw new GraphException($"'{name}' is not an output of the forward model, so it cannot be kept")).ToList();
+
         var builder = new GraphBuilder(graph, opset, LossName);
         var lossValue = CrossEntropyLoss.Append(builder, logits, labels, classes, lossOptions.LabelSmoothing, lossOptions.ClassWeights);
         var loss = graph.CreateValue(LossName, lossValue.Type);
@@ -67,6 +75,7 @@ public static class TrainingGraph
         graph.Outputs.Add(loss);
         graph.Outputs.Add(logits);
         if (withGradients) GradientBuilder.Build(graph, opset, loss, parameters);
+        graph.Outputs.AddRange(kept);
         graph.RemoveDeadNodes();
         return model;
     }
