@@ -1,6 +1,8 @@
 using System.CommandLine;
 using OnnxTrainer.Ir;
+using OnnxTrainer.Data;
 using OnnxTrainer.Onnx;
+using OnnxTrainer.Recipes;
 
 namespace OnnxTrainer.Cli;
 
@@ -11,13 +13,15 @@ public static class CommandLine
     {
         var root = new RootCommand("Train, export and inspect ONNX image classifiers by transfer learning.")
         {
+            TrainCommand.Create(),
+            ArtifactsCommand.Create(),
             InspectCommand.Create(),
         };
         try
         {
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ModelFormatException or GraphException or IOException)
+        catch (Exception e) when (e is ModelFormatException or GraphException or IOException or RecipeException or DatasetException)
         {
             // Bad input is the user's to fix: one clear line, no stack trace.
             Console.Error.WriteLine($"error: {e.Message}");

@@ -185,9 +185,9 @@ public sealed class TrainingRun
     /// <summary>One stage's epochs: its session, prefix, feature caches and schedule.</summary>
     private sealed class StageRun(TrainingRun run, StagePlan plan, TrainingSession session, PrefixRunner? prefix, LearningRateSchedule schedule)
     {
-        private readonly FeatureCache? _trainCache = prefix is not null && !run._setup.Recipe.Data.Augment.IsRandom
-            ? new FeatureCache(prefix.FeatureLength, FeatureBudget(run)) : null;
-        private readonly FeatureCache? _valCache = prefix is not null ? new FeatureCache(prefix.FeatureLength, FeatureBudget(run)) : null;
+        private readonly FeatureCache? _trainCache = prefix is not null && !run._setup.Recipe.Data.Augment.IsRandom && CacheBytes(run) > 0
+            ? new FeatureCache(prefix.FeatureLength, CacheBytes(run)) : null;
+        private readonly FeatureCache? _valCache = prefix is not null && CacheBytes(run) > 0 ? new FeatureCache(prefix.FeatureLength, CacheBytes(run)) : null;
 
         public bool Cacheable => _trainCache is not null;
 
@@ -332,7 +332,7 @@ public sealed class TrainingRun
             return (features, [batch.Count, .. prefix.FeatureShape]);
         }
 
-        /// <summary>Cached features share the recipe's cache budget (at least 256 MB: feature maps are small next to images).</summary>
-        private static long FeatureBudget(TrainingRun run) => Math.Max((long)run._setup.Recipe.Data.CacheMb, 256) << 20;
+        /// <summary>Cached features get the recipe's cache budget (cache_mb; 0 turns caching off).</summary>
+        private static long CacheBytes(TrainingRun run) => (long)run._setup.Recipe.Data.CacheMb << 20;
     }
 }

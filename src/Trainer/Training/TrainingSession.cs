@@ -62,9 +62,6 @@ public sealed class TrainingSession : IDisposable
 
         _trainingBinding = _training.CreateIoBinding();
         _optimizerBinding = _optimizer.CreateIoBinding();
-        foreach (var (name, _, value) in _gradients) _trainingBinding.BindOutput(name, value);
-        _trainingBinding.BindOutputToDevice(TrainingGraph.LossName, OrtMemoryInfo.DefaultInstance);
-        _trainingBinding.BindOutputToDevice(TrainingGraph.LogitsName, OrtMemoryInfo.DefaultInstance);
         _optimizerBinding.BindInput(LearningRateName, _learningRateValue);
         _optimizerBinding.BindInput(StepName, _stepValue);
         foreach (var (name, _, value) in _gradients) _optimizerBinding.BindInput(name, value);
@@ -81,6 +78,12 @@ public sealed class TrainingSession : IDisposable
         _trainingBinding.BindInput(TrainingGraph.InputName, input);
         _trainingBinding.BindInput(TrainingGraph.LabelsName, labelValue);
         foreach (var p in _parameters) _trainingBinding.BindInput(p.Name, p.Current);
+        // Logits change shape with the batch: ORT would reuse a device output bound once, so outputs are rebound
+        // each step. They come back in binding order: loss and logits first, where ReadOutputs expects them.
+        _trainingBinding.ClearBoundOutputs();
+        _trainingBinding.BindOutputToDevice(TrainingGraph.LossName, OrtMemoryInfo.DefaultInstance);
+        _trainingBinding.BindOutputToDevice(TrainingGraph.LogitsName, OrtMemoryInfo.DefaultInstance);
+        foreach (var (name, _, value) in _gradients) _trainingBinding.BindOutput(name, value);
         _training.RunWithBinding(_runOptions, _trainingBinding);
         var result = ReadOutputs(_trainingBinding.GetOutputValues(), labels.Length);
         if (!float.IsFinite(result.Loss)) return result;

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using OnnxTrainer.Artifacts;
+using OnnxTrainer.Recipes;
+using OnnxTrainer.Training;
+using Spectre.Console;
+
+namespace OnnxTrainer.Cli;
+
+/// <summary>
+/// <c>onnx-trainer artifacts RECIPE [--out DIR]</c>: writes the first stage's training, eval and optimizer graphs and the
+/// initial checkpoint, without training (for inspection, or to drive them from another runtime).
+/// </summary>
+public static class ArtifactsCommand
+{
+    public static Command Create()
+    {
+        var recipe = new Argument<string>("recipe") { Description = "YAML recipe (see recipes/README.md)" };
+        var set = RecipeOptions.Set();
+        var output = RecipeOptions.Output();
+        var command = new Command("artifacts", "Write training_model.onnx, eval_model.onnx, optimizer_model.onnx and the initial checkpoint.") { recipe, set, output };
+        command.SetAction(result => Run(result.GetValue(recipe)!, result.GetValue(set) ?? [], result.GetValue(output)));
+        return command;
+    }
+
+    private static int Run(string recipePath, string[] overrides, string? output)
+    {
+        var recipe = RecipeLoader.Load(recipePath, overrides);
+        var setup = RunSetup.Prepare(recipe);
+        string directory = output ?? Path.Combine("artifacts", recipe.Name);
+        Directory.CreateDirectory(directory);
+        var parameters = setup.InitialParameters();
+        var stage = setup.Plan.Stages[0];
+        var graphs = StageGraphs.Build(setup.ForwardWith(parameters), stage, recipe.Optimizer, setup.Loss);
+        graphs.Write(directory);
+        new Checkpoint
+        {
+            Step = 0,
+            Epoch = 0,
+            LearningRate = stage.LearningRate,
+            RecipeHash = recipe.Hash,
+            TrainableParameters = stage.Trainable,
+            Tensors = new Dictionary<string, Ir.Tensor>(parameters),
+        }.Save(directory);
+        AnsiConsole.MarkupLineInterpolated($"wrote {StageGraphs.TrainingFile}, {StageGraphs.EvalFile}, {StageGraphs.OptimizerFile} and the checkpoint to {directory} ({stage.Trainable.Count} trainable tensors)");
+        return 0;
+    }
+}

@@ -1,0 +1,96 @@
+using OnnxTrainer.Recipes;
+using OnnxTrainer.Tests.Fixtures;
+using OnnxTrainer.Training;
+using Xunit;
+
+namespace OnnxTrainer.Tests.Training;
+
+/// <summary>
+/// The loop end to end on real data: a torchvision ResNet (small width, random weights) on Fashion-MNIST's
+/// test images of classes 5-9 (Debian's dataset-fashion-mnist), a few hundred images per run.
+/// </summary>
+public sealed class TrainingRunTests : IDisposable
+{
+    private const string FashionMnist = "/usr/share/datasets/fashion-mnist";
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"training-run-{Guid.NewGuid():N}");
+
+    public TrainingRunTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private Recipe Recipe(string strategyLines, params string[] overrides)
+    {
+        Assert.True(File.Exists($"{FashionMnist}/t10k-images-idx3-ubyte.gz"), "install Debian's dataset-fashion-mnist (scripts/setup.sh)");
+        string yaml = $"""
+            name: test
+            backbone:
+              path: {GeneratedFixtures.ModelPath("resnet_small")}
+            {strategyLines}
+            data:
+              train: {"{"} kind: idx, images: {FashionMnist}/t10k-images-idx3-ubyte.gz, labels: {FashionMnist}/t10k-labels-idx1-ubyte.gz, classes: [5, 6, 7, 8, 9] {"}"}
+              val_split: 0.5
+            optimizer: {"{"} kind: sgd, learning_rate: 0.002, momentum: 0.9 {"}"}
+            epochs: 2
+            batch_size: 50
+            seed: 3
+            """;
+        string path = Path.Combine(_folder, "recipe.yaml");
+        File.WriteAllText(path, yaml);
+        return RecipeLoader.Load(path, overrides);
+    }
+
+    /// <summary>Keeps the runs small: the IDX set thinned to every 20th image (250 train, 250 validation).</summary>
+    private static RunSetup Small(Recipe recipe)
+    {
+        var setup = RunSetup.Prepare(recipe);
+        var train = setup.Data.Train.SplitStratified(0.95, 1).Train;
+        var validation = setup.Data.Validation!.SplitStratified(0.95, 1).Train;
+        return setup with { Data = new RunDatasets(train, validation) };
+    }
+
+    private RunSummary Train(RunSetup setup, string name, bool resume = false, bool stopAtOnce = false)
+    {
+        using var stop = new StopSignal();
+        if (stopAtOnce) stop.Request();
+        return TrainingRun.Execute(setup, new TrainingRunOptions(Path.Combine(_folder, name), resume, ShowProgress: false), stop);
+    }
+
+    [Fact]
+    public void FeatureExtraction_FrozenBackboneBitIdentical_HeadLearns()
+    {
+        var setup = Small(Recipe("strategy: feature-extraction", "epochs=12", "optimizer.learning_rate=0.005"));
+        var summary = Train(setup, "fe");
+        var initial = setup.InitialParameters();
+        foreach (var (name, value) in initial.Where(kv => !kv.Key.StartsWith("head", StringComparison.Ordinal)))
+            Assert.True(value.Data.Span.SequenceEqual(summary.Parameters[name].Data.Span), $"frozen '{name}' changed");
+        Assert.False(initial["head.out.weight"].Data.Span.SequenceEqual(summary.Parameters["head.out.weight"].Data.Span));
+        Assert.True(summary.Epochs[^1].TrainLoss < summary.Epochs[0].TrainLoss, "training loss must fall: " + string.Join(", ", summary.Epochs.Select(e => $"{e.TrainLoss:F3}/{e.ValAccuracy:P0}")));
+        Assert.True(summary.Epochs.Max(e => e.ValAccuracy) > 0.4, $"5 classes: chance is 20%, got {summary.Epochs.Max(e => e.ValAccuracy):P1}");
+        Assert.Equal(12, File.ReadAllLines(Path.Combine(_folder, "fe", TrainingRun.MetricsFile)).Length);
+        Assert.True(File.Exists(Path.Combine(_folder, "fe", "training_model.onnx")));
+    }
+
+    [Theory]
+    [InlineData("strategy: feature-extraction")]
+    [InlineData("strategy: fine-tune\nfine_tune_last: 1")]
+    public void Resume_AfterStopMidEpoch_EqualsUninterruptedRun(string strategy)
+    {
+        var setup = Small(Recipe(strategy));
+        var uninterrupted = Train(setup, "whole");
+        var stopped = Train(setup, "resumed", stopAtOnce: true);
+        Assert.False(stopped.Completed);
+        var resumed = Train(setup, "resumed", resume: true);
+        Assert.True(resumed.Completed);
+        foreach (var (name, value) in uninterrupted.Parameters)
+            Assert.True(value.Data.Span.SequenceEqual(resumed.Parameters[name].Data.Span), $"'{name}' differs after resume");
+    }
+
+    [Fact]
+    public void CachedPrefix_SameParametersAsUncached()
+    {
+        var cached = Train(Small(Recipe("strategy: feature-extraction")), "cached");
+        var uncached = Train(Small(Recipe("strategy: feature-extraction", "data.cache_mb=0")), "uncached");
+        foreach (var (name, value) in cached.Parameters)
+            Assert.True(value.Data.Span.SequenceEqual(uncached.Parameters[name].Data.Span), $"'{name}' differs with the feature cache");
+    }
+}
