@@ -6,7 +6,7 @@ namespace OnnxTrainer.Inference;
 /// <summary>
 /// The metadata_props keys an exported classifier carries beside its preprocessing (contract), and the
 /// format of the <c>labels</c> entry: a JSON array of strings in output order. Written by the trainer's
-/// exporter and read by <c>ImageClassifier</c>, so both sides share one definition.
+/// exporter and read by <see cref="ImageClassifier"/>, so both sides share one definition.
 /// </summary>
 public static class ClassifierMetadata
 {
