@@ -12,6 +12,8 @@ public static class CommandLine
         var root = new RootCommand("Train, export and inspect ONNX image classifiers by transfer learning.")
         {
             InspectCommand.Create(),
+            PredictCommand.Create(),
+            EvaluateCommand.Create(),
         };
         try
         {
