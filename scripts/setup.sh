@@ -8,6 +8,7 @@ packages=(
   python3-torch python3-torchvision python3-onnx libopenblas0-pthread  # fixture generation and the PyTorch baseline
   libonnx-testdata                                                     # ONNX operator conformance cases (shape inference tests)
   dataset-fashion-mnist                                                # the shipped demo's source and target tasks
+  chromium                                                             # renders the evaluation report in a test (headless screenshot)
 )
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

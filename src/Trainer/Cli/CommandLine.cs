@@ -16,6 +16,8 @@ public static class CommandLine
             TrainCommand.Create(),
             ArtifactsCommand.Create(),
             InspectCommand.Create(),
+            PredictCommand.Create(),
+            EvaluateCommand.Create(),
         };
         try
         {

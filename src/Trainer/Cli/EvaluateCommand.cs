@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OnnxTrainer.Data;
+using OnnxTrainer.Inference;
+using OnnxTrainer.Inference.Preprocessing;
+using OnnxTrainer.Reports;
+using OnnxTrainer.Training;
+using Spectre.Console;
+
+namespace OnnxTrainer.Cli;
+
+/// <summary>
+/// <c>onnx-trainer evaluate MODEL.onnx DATA [--report FILE.html] [--metrics RUN/metrics.jsonl] [--json]</c>:
+/// accuracy, top-5, per-class precision/recall/F1 and the confusion matrix on an ImageFolder tree.
+/// </summary>
+public static class EvaluateCommand
+{
+    private const int BatchSize = 32;
+
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "exported classifier (model.onnx)" };
+        var data = new Argument<string>("data") { Description = "labelled images: DATA/<class>/<image>" };
+        var report = new Option<string?>("--report") { Description = "write a self-contained HTML report to this file" };
+        var metrics = new Option<string?>("--metrics") { Description = "the run's metrics log (metrics.jsonl), drawn as training curves in the report" };
+        var json = new Option<bool>("--json") { Description = "print the metrics as JSON" };
+        var command = new Command("evaluate", "Measure an exported classifier on labelled images.") { model, data, report, metrics, json };
+        command.SetAction(result => Run(result.GetValue(model)!, result.GetValue(data)!, result.GetValue(report), result.GetValue(metrics), result.GetValue(json)));
+        return command;
+    }
+
+    private static int Run(string modelPath, string dataPath, string? reportPath, string? metricsPath, bool json)
+    {
+        try
+        {
+            var curves = metricsPath is null ? [] : ReadCurves(metricsPath);
+            using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = int.MaxValue, MaxBatchSize = BatchSize });
+            var dataset = ImageDataset.FromFolder(dataPath);
+            var (evaluation, skipped) = Evaluate(classifier, dataset);
+            if (json) Console.WriteLine(Json(evaluation, skipped).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            else Print(evaluation, skipped);
+            if (reportPath is not null)
+            {
+                HtmlReport.Write(reportPath, evaluation, curves, modelPath, dataPath);
+                Console.Error.WriteLine($"report written to {reportPath}");
+            }
+            return 0;
+        }
+        catch (Exception e) when (CommandErrors.IsBadInput(e))
+        {
+            return CommandErrors.Report(e);
+        }
+    }
+
+    private static IReadOnlyList<EpochMetrics> ReadCurves(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"metrics log not found: {path}", path);
+        try
+        {
+            return MetricsLog.Read(path);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{path}: not a metrics log (one JSON object per line): {e.Message}", e);
+        }
+    }
+
+    /// <summary>Classifies every image in batches; an image that fails to decode is skipped and listed, not fatal.</summary>
+    private static (Evaluation Evaluation, List<string> Skipped) Evaluate(ImageClassifier classifier, ImageDataset dataset)
+    {
+        var labelIndex = classifier.Labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i, StringComparer.Ordinal);
+        var toModel = dataset.Classes.Select(c => labelIndex.TryGetValue(c, out int i)
+            ? i : throw new FormatException($"class folder '{c}' is not a label of the model (labels: {string.Join(", ", classifier.Labels)})")).ToArray();
+        var evaluation = new Evaluation(classifier.Labels);
+        var skipped = dataset.Skipped.Select(s => $"{s.Path}: {s.Reason}").ToList();
+
+        AnsiConsole.Console.Progress().AutoClear(true).Start(progress =>
+        {
+            var task = progress.AddTask("classifying", maxValue: dataset.Count);
+            foreach (var chunk in dataset.Samples.Chunk(BatchSize))
+            {
+                var paths = chunk.Select(s => s.Source).ToArray();
+                IReadOnlyList<IReadOnlyList<Prediction>?> predictions;
+                try
+                {
+                    predictions = classifier.ClassifyBatch(paths);
+                }
+                catch (ImageDecodeException)
+                {
+                    predictions = [.. paths.Select(path => ClassifyOrSkip(classifier, path, skipped))];
+                }
+                for (int i = 0; i < chunk.Length; i++)
+                    if (predictions[i] is { } p) evaluation.Add(chunk[i].Source, toModel[chunk[i].Label], p);
+                task.Increment(chunk.Length);
+            }
+        });
+        return (evaluation, skipped);
+    }
+
+    private static IReadOnlyList<Prediction>? ClassifyOrSkip(ImageClassifier classifier, string path, List<string> skipped)
+    {
+        try
+        {
+            return classifier.Classify(path);
+        }
+        catch (ImageDecodeException e)
+        {
+            skipped.Add(e.Message);
+            return null;
+        }
+    }
+
+    private static JsonObject Json(Evaluation evaluation, List<string> skipped) => new()
+    {
+        ["images"] = evaluation.Total,
+        ["accuracy"] = evaluation.Accuracy,
+        ["top5_accuracy"] = evaluation.TopNAccuracy,
+        ["classes"] = new JsonArray([.. evaluation.PerClass().Select(c => (JsonNode)new JsonObject
+        {
+            ["label"] = c.Label, ["precision"] = Number(c.Precision), ["recall"] = Number(c.Recall), ["f1"] = Number(c.F1), ["support"] = c.Support,
+        })]),
+        ["confusion_matrix"] = new JsonArray([.. Enumerable.Range(0, evaluation.Labels.Count).Select(row =>
+            (JsonNode)new JsonArray([.. Enumerable.Range(0, evaluation.Labels.Count).Select(column => (JsonNode)evaluation.Count(row, column))]))]),
+        ["skipped"] = new JsonArray([.. skipped.Select(s => (JsonNode)s)]),
+    };
+
+    /// <summary>JSON has no NaN: an undefined metric (a class never predicted or never present) is null.</summary>
+    private static JsonNode? Number(double value) => double.IsFinite(value) ? value : null;
+
+    private static void Print(Evaluation evaluation, List<string> skipped)
+    {
+        var console = AnsiConsole.Console;
+        console.MarkupLineInterpolated($"images [bold]{evaluation.Total}[/], accuracy [bold]{evaluation.Accuracy:P2}[/], top-{Evaluation.TopN} [bold]{evaluation.TopNAccuracy:P2}[/]");
+        if (skipped.Count > 0)
+        {
+            console.MarkupLineInterpolated($"[yellow]skipped {skipped.Count} unreadable image(s)[/]");
+            foreach (var s in skipped) console.MarkupLineInterpolated($"  {s}");
+        }
+
+        var perClass = new Table().AddColumns("class", "precision", "recall", "F1", "images");
+        foreach (var c in evaluation.PerClass())
+            perClass.AddRow(Markup.Escape(c.Label), Format(c.Precision), Format(c.Recall), Format(c.F1), $"{c.Support}");
+        console.Write(perClass);
+
+        var confusion = new Table().AddColumn("true \\ predicted");
+        foreach (var label in evaluation.Labels) confusion.AddColumn(Markup.Escape(label));
+        for (int row = 0; row < evaluation.Labels.Count; row++)
+            confusion.AddRow([Markup.Escape(evaluation.Labels[row]), .. Enumerable.Range(0, evaluation.Labels.Count)
+                .Select(column => row == column ? $"[bold]{evaluation.Count(row, column)}[/]" : $"{evaluation.Count(row, column)}")]);
+        console.Write(confusion);
+    }
+
+    private static string Format(double value) => double.IsFinite(value) ? $"{value:P1}" : "–";
+}
