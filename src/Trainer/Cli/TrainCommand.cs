@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Text.Json;
+using OnnxTrainer.Export;
 using OnnxTrainer.Recipes;
 using OnnxTrainer.Training;
 using Spectre.Console;
@@ -8,6 +10,8 @@ namespace OnnxTrainer.Cli;
 /// <summary><c>onnx-trainer train RECIPE [--set key=value]... [--resume] [--device cpu|cuda] [--out DIR]</c>.</summary>
 public static class TrainCommand
 {
+    public const string ModelFile = "model.onnx";
+
     public static Command Create()
     {
         var recipe = new Argument<string>("recipe") { Description = "YAML recipe (see recipes/README.md)" };
@@ -32,9 +36,33 @@ public static class TrainCommand
             Console.Error.WriteLine($"error: {summary.StopReason}");
             return 3;
         }
-        var last = summary.Epochs.LastOrDefault();
-        if (last is not null && !double.IsNaN(last.ValAccuracy))
-            AnsiConsole.MarkupLineInterpolated($"validation accuracy [bold]{summary.Epochs.Max(e => e.ValAccuracy):P2}[/] (best epoch), run folder {runDirectory}");
+        var kept = KeptEpoch(summary, recipe);
+        string modelPath = Path.Combine(runDirectory, ModelFile);
+        ClassifierExporter.Save(setup.Assembly.Model, summary.Parameters,
+            new ClassifierExport(summary.Classes, setup.Preprocessing, recipe.CanonicalYaml, MetricsJson(kept)), modelPath);
+        if (kept is not null && !double.IsNaN(kept.ValAccuracy))
+            AnsiConsole.MarkupLineInterpolated($"validation accuracy [bold]{kept.ValAccuracy:P2}[/] (top-5 {kept.ValTop5:P2}, epoch {kept.Epoch + 1})");
+        AnsiConsole.MarkupLineInterpolated($"wrote {modelPath}");
         return 0;
     }
+
+    /// <summary>The epoch whose parameters were kept: the best by the monitored metric when there is validation, else the last.</summary>
+    private static EpochMetrics? KeptEpoch(RunSummary summary, Recipe recipe)
+    {
+        if (summary.Epochs.Count == 0) return null;
+        if (double.IsNaN(summary.Epochs[^1].ValLoss)) return summary.Epochs[^1];
+        return recipe.EarlyStopping?.Metric == EarlyStoppingMetric.ValLoss
+            ? summary.Epochs.MinBy(e => e.ValLoss)
+            : summary.Epochs.MaxBy(e => e.ValAccuracy);
+    }
+
+    private static string MetricsJson(EpochMetrics? kept) => kept is null ? "{}" : JsonSerializer.Serialize(new Dictionary<string, double>
+    {
+        ["epoch"] = kept.Epoch + 1,
+        ["val_accuracy"] = kept.ValAccuracy,
+        ["val_top5"] = kept.ValTop5,
+        ["val_loss"] = kept.ValLoss,
+        ["train_accuracy"] = kept.TrainAccuracy,
+        ["train_loss"] = kept.TrainLoss,
+    }.Where(kv => double.IsFinite(kv.Value)).ToDictionary(), MetricsJsonContext.Default.DictionaryStringDouble);
 }

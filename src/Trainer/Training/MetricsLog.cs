@@ -30,4 +30,5 @@ public sealed class MetricsLog(string path)
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(EpochMetrics))]
-internal sealed partial class MetricsJsonContext : JsonSerializerContext;
+[JsonSerializable(typeof(Dictionary<string, double>))]
+public sealed partial class MetricsJsonContext : JsonSerializerContext;
