@@ -8,7 +8,7 @@ public static class RecipeFiles
 {
     public static void EnsureExist(Recipe recipe)
     {
-        Require(recipe, "backbone.path", recipe.Backbone.Path, isFolder: false);
+        if (recipe.Backbone.Path is { } backbone) Require(recipe, "backbone.path", backbone, isFolder: false);
         Check(recipe, "data.train", recipe.Data.Train);
         if (recipe.Data.Val is { } val) Check(recipe, "data.val", val);
     }

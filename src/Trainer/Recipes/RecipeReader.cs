@@ -1,3 +1,4 @@
+using OnnxTrainer.Architectures;
 using OnnxTrainer.Artifacts;
 using System.Text.RegularExpressions;
 
@@ -42,7 +43,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         var name = root.String("name") ?? NotFolderCharacters().Replace(Path.GetFileNameWithoutExtension(document.File), "-");
         root.Require("name", FolderName().IsMatch(name), "must be a folder name made of letters, digits, '.', '_' and '-'");
 
-        var backboneSection = root.Required("backbone").Mapping(["path", "cut"]);
+        var backboneSection = root.Required("backbone").Mapping(["path", "cut", "architecture"]);
         var backbone = ReadBackbone(backboneSection);
         var strategy = root.Enum("strategy", Strategies) ?? TransferStrategy.FeatureExtraction;
         if (strategy == TransferStrategy.Truncate && backbone.Cut == BackboneCut.Head)
@@ -124,7 +125,9 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
 
     private BackboneSpec ReadBackbone(MappingReader backbone)
     {
-        var path = Resolve(backbone.Required("path").String());
+        if (backbone.Has("path") == backbone.Has("architecture"))
+            throw backbone.Error(backbone.Has("path") ? "architecture" : "path", "backbone needs exactly one of path (an ONNX file) and architecture (built from scratch)");
+        var path = backbone.Has("path") ? Resolve(backbone.Required("path").String()) : null;
         var cut = backbone.Get("cut") switch
         {
             null => BackboneCut.Head,
@@ -133,8 +136,36 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
             var tensor => new BackboneCut(TensorName: tensor.Value.String()),
         };
         backbone.Require("cut", cut.CutPointIndex is null or >= 0, "must be a cut-point index >= 0, a tensor name or head");
-        return new BackboneSpec(path, cut);
+        if (backbone.Mapping("architecture", ArchitectureKeys) is not { } architecture) return new BackboneSpec(path, cut);
+
+        var name = architecture.Required("name").String();
+        architecture.Require("name", ArchitectureFactory.Names.Contains(name), $"must be one of {string.Join(", ", ArchitectureFactory.Names)}");
+        var options = new ArchitectureOptions { SmallInputStem = architecture.Bool("small_input_stem") ?? false };
+        if (architecture.Int("width") is int width)
+        {
+            architecture.Require("width", width >= 1, "must be at least 1");
+            options = options with { Width = width };
+        }
+        if (architecture.Get("blocks") is { } blocks)
+        {
+            var counts = blocks.Items();
+            blocks.Require(counts.Count >= 1 && counts.All(c => c.IsInt && c.Int() >= 1), "must be a list of block counts >= 1 per stage");
+            options = options with { BlocksPerStage = [.. counts.Select(c => c.Int())] };
+        }
+        if (architecture.Double("width_multiplier") is double multiplier)
+        {
+            architecture.Require("width_multiplier", multiplier > 0, "must be > 0");
+            options = options with { WidthMultiplier = multiplier };
+        }
+        if (architecture.Int("stages") is int stages)
+        {
+            architecture.Require("stages", stages is >= 1 and <= MobileNetV2Builder.SettingRows, $"must be 1..{MobileNetV2Builder.SettingRows}");
+            options = options with { Stages = stages };
+        }
+        return new BackboneSpec(path, cut, name, options);
     }
+
+    private static readonly string[] ArchitectureKeys = ["name", "width", "blocks", "width_multiplier", "stages", "small_input_stem"];
 
     private static InputSpec ReadInput(MappingReader? input)
     {

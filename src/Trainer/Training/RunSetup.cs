@@ -1,3 +1,4 @@
+using OnnxTrainer.Architectures;
 using OnnxTrainer.Artifacts;
 using OnnxTrainer.Data;
 using OnnxTrainer.Inference.Preprocessing;
@@ -22,10 +23,10 @@ public sealed record RunSetup(
     public static RunSetup Prepare(Recipe recipe)
     {
         RecipeFiles.EnsureExist(recipe);
-        if (recipe.BatchNorm != BatchNormPolicy.Frozen)
-            throw recipe.Error("batch_norm", $"batch_norm: {recipe.BatchNorm} is not supported by the training loop yet; use frozen");
+        if (recipe.BatchNorm == BatchNormPolicy.AdaBn)
+            throw recipe.Error("batch_norm", "batch_norm: adabn is not supported by the training loop yet; use frozen or train");
         var data = RunDatasets.Open(recipe.Data, recipe.Seed);
-        var backbone = ModelReader.Load(recipe.Backbone.Path);
+        var backbone = recipe.Backbone.Path is { } path ? ModelReader.Load(path) : Architecture(recipe, data.Train.Classes.Count);
         var preprocessing = PreprocessingFor(recipe, backbone);
         ClassifierAssembly assembly;
         try
@@ -37,11 +38,15 @@ public sealed record RunSetup(
             throw recipe.Error("backbone.cut", $"backbone.cut: {e.Message}");
         }
         var plan = TrainableParameters.Resolve(recipe, BackboneBlocks(assembly), assembly.HeadParameters);
-        if (plan.Reinitialized.Count > 0)
-            throw recipe.Error("strategy", "strategy: from-scratch needs BatchNorm in training mode, which the training loop does not support yet");
+        // A freshly built architecture is initialized already; a pretrained file is re-initialized for from-scratch.
+        if (plan.Reinitialized.Count > 0 && recipe.Backbone.Path is not null)
+            ParameterInitializer.Reinitialize(assembly.Model.Graph, plan.Reinitialized, recipe.Seed);
         var loss = new LossOptions(recipe.LabelSmoothing, ClassWeights(recipe, data.Train));
         return new RunSetup(recipe, data, preprocessing, assembly, plan, loss);
     }
+
+    /// <summary>BatchNorm layers that train use batch statistics and update their running statistics.</summary>
+    public bool TrainsBatchNorm => Recipe.BatchNorm == BatchNormPolicy.Train;
 
     /// <summary>The forward classifier with the given parameter values as its initializers.</summary>
     public Model ForwardWith(IReadOnlyDictionary<string, Tensor> parameters)
@@ -51,9 +56,28 @@ public sealed record RunSetup(
         return model;
     }
 
-    /// <summary>Every parameter of the classifier (backbone after the cut, and the new head) with its initial value.</summary>
+    /// <summary>
+    /// Every tensor of the classifier that training can change, with its initial value: the parameters (backbone
+    /// after the cut, and the new head) and the BatchNorm running statistics.
+    /// </summary>
     public IReadOnlyDictionary<string, Tensor> InitialParameters() =>
-        Parameters.Of(Assembly.Model.Graph).ToDictionary(v => v.Name, v => v.Initializer!);
+        Parameters.Of(Assembly.Model.Graph).Concat(Assembly.Model.Graph.Initializers.Where(Parameters.IsRunningStatistic))
+            .Distinct().ToDictionary(v => v.Name, v => v.Initializer!);
+
+    private static Model Architecture(Recipe recipe, int classes)
+    {
+        var input = recipe.Input;
+        int size = input.Height ?? throw recipe.Error("input.size", "input.size is needed to build backbone.architecture");
+        if (input.Width is int width && width != size) throw recipe.Error("input.size", "backbone.architecture builds square inputs: give input.size as [n, n]");
+        var options = recipe.Backbone.ArchitectureOptions! with
+        {
+            Classes = classes,
+            InputChannels = input.Channels == ChannelLayout.L ? 1 : 3,
+            InputSize = size,
+            Seed = recipe.Seed,
+        };
+        return ArchitectureFactory.Create(recipe.Backbone.Architecture!, options);
+    }
 
     private static PreprocessingSpec PreprocessingFor(Recipe recipe, Model backbone)
     {

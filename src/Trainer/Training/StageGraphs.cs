@@ -13,6 +13,7 @@ namespace OnnxTrainer.Training;
 /// </summary>
 public sealed record StageGraphs(
     IReadOnlyList<string> Trainable,
+    IReadOnlyList<BatchStatistics> BatchStatistics,
     Model Training,
     Model Eval,
     Model Optimizer,
@@ -25,10 +26,16 @@ public sealed record StageGraphs(
     public const string OptimizerFile = "optimizer_model.onnx";
 
     /// <param name="forward">The classifier with the current values of every parameter as initializers.</param>
-    public static StageGraphs Build(Model forward, StagePlan stage, OptimizerSpec optimizer, LossOptions loss)
+    /// <param name="trainBatchNorm">
+    /// BatchNorm layers whose scale trains use batch statistics in the training graph (outputs
+    /// <see cref="BatchStatistics"/> for the running update); the eval graphs keep the running statistics.
+    /// </param>
+    public static StageGraphs Build(Model forward, StagePlan stage, OptimizerSpec optimizer, LossOptions loss, bool trainBatchNorm)
     {
         var trainable = stage.Trainable;
-        var training = TrainingGraph.BuildTraining(forward, trainable, loss);
+        var (trainingForward, statistics) = TrainingForward(forward, trainable, trainBatchNorm);
+        var kept = statistics.SelectMany(s => new[] { s.BatchMean, s.BatchVariance }).ToList();
+        var training = TrainingGraph.BuildTraining(trainingForward, trainable, loss, kept);
         var eval = TrainingGraph.BuildEval(forward, trainable, loss);
         var shapes = trainable.Select(name => (name, forward.Graph[name].Initializer!.Dims)).ToList();
         var options = OptimizerOptions(optimizer) with
@@ -38,11 +45,24 @@ public sealed record StageGraphs(
         };
         var optimizerModel = OptimizerGraph.Build(shapes, options);
 
-        var prefix = FrozenPrefix.Split(forward, trainable);
+        var prefix = FrozenPrefix.Split(trainingForward, trainable);
         return prefix is null
-            ? new StageGraphs(trainable, training, eval, optimizerModel, null, training, eval)
-            : new StageGraphs(trainable, training, eval, optimizerModel, prefix,
-                TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss), TrainingGraph.BuildEval(prefix.Suffix, trainable, loss));
+            ? new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, training, eval)
+            : new StageGraphs(trainable, statistics, training, eval, optimizerModel, prefix,
+                TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept), LoopEvalFor(forward, trainable, loss));
+    }
+
+    /// <summary>The eval graph the loop runs (over the trainable suffix when the frozen prefix splits off), for the given parameter values.</summary>
+    public static Model LoopEvalFor(Model forward, IReadOnlyList<string> trainable, LossOptions loss) =>
+        TrainingGraph.BuildEval(FrozenPrefix.Split(forward, trainable)?.Suffix ?? forward, trainable, loss);
+
+    private static (Model Forward, IReadOnlyList<BatchStatistics> Statistics) TrainingForward(Model forward, IReadOnlyList<string> trainable, bool trainBatchNorm)
+    {
+        if (!trainBatchNorm) return (forward, []);
+        var copy = ModelReader.Load(ModelWriter.ToBytes(forward), "forward model");
+        var names = trainable.ToHashSet();
+        var statistics = BatchNormTraining.Apply(copy.Graph, copy.OpsetVersion, node => node.Input(1) is { } scale && names.Contains(scale.Name));
+        return (copy, statistics);
     }
 
     /// <summary>Writes the contract artifacts (training, eval and optimizer graphs) into a folder.</summary>

@@ -1,8 +1,10 @@
 namespace OnnxTrainer.Training;
 
-/// <summary>Loss and logits of one batch; logits are [Count, Classes] row-major.</summary>
+/// <summary>Loss and logits of one batch; logits are [Count, Classes] row-major; <see cref="Extras"/> are further requested outputs.</summary>
 public sealed record StepResult(float Loss, float[] Logits, int Count, int Classes)
 {
+    public IReadOnlyList<float[]> Extras { get; init; } = [];
+
     /// <summary>How many rows have the label among their top-k logits.</summary>
     public int CorrectAmongTop(ReadOnlySpan<long> labels, int k)
     {

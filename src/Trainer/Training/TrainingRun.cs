@@ -91,7 +91,7 @@ public sealed class TrainingRun
         {
             var plan = _setup.Plan.Stages[stage];
             int stageFirstEpoch = _setup.Plan.Stages.Take(stage).Sum(s => s.Epochs);
-            var graphs = StageGraphs.Build(_setup.ForwardWith(_parameters), plan, recipe.Optimizer, _setup.Loss);
+            var graphs = StageGraphs.Build(_setup.ForwardWith(_parameters), plan, recipe.Optimizer, _setup.Loss, _setup.TrainsBatchNorm);
             if (stage == 0 && resumed is null)
             {
                 graphs.Write(_options.RunDirectory);
@@ -99,10 +99,11 @@ public sealed class TrainingRun
             }
             bool resumingHere = resumed is not null && stage == start.Stage;
             using var session = new TrainingSession(graphs.LoopTraining, graphs.LoopEval, graphs.Optimizer,
-                [.. plan.Trainable.Select(name => (name, _parameters[name]))], resumingHere ? resumed!.Tensors : null, _options.ExecutionOrDefault);
+                [.. plan.Trainable.Select(name => (name, _parameters[name]))], resumingHere ? resumed!.Tensors : null, _options.ExecutionOrDefault,
+                [.. graphs.BatchStatistics.SelectMany(b => new[] { b.BatchMean, b.BatchVariance })]);
             if (resumingHere) session.Step = resumed!.Step;
             using var prefix = graphs.Prefix is null ? null : new PrefixRunner(graphs.Prefix.Prefix, _options.ExecutionOrDefault);
-            var stageRun = new StageRun(this, plan, session, prefix, Schedule(plan));
+            var stageRun = new StageRun(this, plan, session, prefix, Schedule(plan), graphs.BatchStatistics);
             Say($"stage {stage + 1}/{_setup.Plan.Stages.Count}: {plan.Trainable.Count} trainable tensors, {plan.Epochs} epoch(s)" +
                 (prefix is null ? "" : $", frozen prefix up to '{graphs.Prefix!.Boundary}' runs forward only" + (stageRun.Cacheable ? " (cached)" : "")));
 
@@ -183,7 +184,8 @@ public sealed class TrainingRun
     };
 
     /// <summary>One stage's epochs: its session, prefix, feature caches and schedule.</summary>
-    private sealed class StageRun(TrainingRun run, StagePlan plan, TrainingSession session, PrefixRunner? prefix, LearningRateSchedule schedule)
+    private sealed class StageRun(TrainingRun run, StagePlan plan, TrainingSession session, PrefixRunner? prefix, LearningRateSchedule schedule,
+        IReadOnlyList<BatchStatistics> batchStatistics)
     {
         private readonly FeatureCache? _trainCache = prefix is not null && !run._setup.Recipe.Data.Augment.IsRandom && CacheBytes(run) > 0
             ? new FeatureCache(prefix.FeatureLength, CacheBytes(run)) : null;
@@ -210,6 +212,7 @@ public sealed class TrainingRun
                     stop = $"the loss became {result.Loss} at epoch {epoch + 1}, batch {batchIndex + 1}; the last good checkpoint is kept (try a lower learning rate)";
                     return;
                 }
+                UpdateRunningStatistics(result);
                 lossSum += result.Loss * labels.Length;
                 correct += result.CorrectAmongTop(labels, 1);
                 seen += labels.Length;
@@ -265,6 +268,12 @@ public sealed class TrainingRun
             });
             if (stop is not null) return stop;
 
+            if (batchStatistics.Count > 0)
+            {
+                // The eval graph holds running statistics as constants: rebuild it with this epoch's values.
+                foreach (var (name, value) in session.Parameters()) run._parameters[name] = value;
+                session.ReplaceEval(StageGraphs.LoopEvalFor(run._setup.ForwardWith(run._parameters), plan.Trainable, run._setup.Loss));
+            }
             var (valLoss, valAccuracy, valTop5) = Validate();
             double seconds = clock.Elapsed.TotalSeconds;
             var metrics = new EpochMetrics(epoch, stage, lr, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1),
@@ -288,6 +297,25 @@ public sealed class TrainingRun
                 (hasVal ? $"  val loss {valLoss:F4} acc [bold]{valAccuracy:P1}[/] top-5 {valTop5:P1}" : "") +
                 $"  {metrics.ImagesPerSecond:F0} img/s" + (best ? "  [green]best[/]" : ""));
             return null;
+        }
+
+        /// <summary>running = (1 - momentum) running + momentum batch, as torch does after each training step.</summary>
+        private void UpdateRunningStatistics(StepResult result)
+        {
+            for (int i = 0; i < batchStatistics.Count; i++)
+            {
+                var statistic = batchStatistics[i];
+                Update(statistic.RunningMean, result.Extras[2 * i], statistic.Momentum);
+                Update(statistic.RunningVariance, result.Extras[2 * i + 1], statistic.Momentum);
+            }
+
+            void Update(string name, float[] batch, double momentum)
+            {
+                var current = run._parameters[name];
+                var updated = new float[batch.Length];
+                BatchNormTraining.UpdateRunning(current.Span<float>(), batch, momentum, updated);
+                run._parameters[name] = Tensor.FromFloats(current.Dims, updated);
+            }
         }
 
         /// <summary>Loss, accuracy and top-5 accuracy on the validation set (NaN when there is none).</summary>

@@ -17,7 +17,9 @@ public sealed class TrainingSession : IDisposable
     private const string OutSuffix = ".out";
 
     private readonly InferenceSession _training;
-    private readonly InferenceSession _eval;
+    private InferenceSession _eval;
+    private readonly ExecutionOptions _execution;
+    private readonly IReadOnlyList<string> _extraOutputs;
     private readonly InferenceSession _optimizer;
     private readonly OrtIoBinding _trainingBinding;
     private readonly OrtIoBinding _optimizerBinding;
@@ -32,9 +34,12 @@ public sealed class TrainingSession : IDisposable
 
     /// <param name="parameters">Initial values of the trainable parameters, in the training graph's input order.</param>
     /// <param name="state">Optimizer state to resume from; missing state starts at zero.</param>
+    /// <param name="extraOutputs">Further training-graph outputs returned with each step (e.g. BatchNorm batch statistics).</param>
     public TrainingSession(Model training, Model eval, Model optimizer, IReadOnlyList<(string Name, Tensor Value)> parameters,
-        IReadOnlyDictionary<string, Tensor>? state, ExecutionOptions execution)
+        IReadOnlyDictionary<string, Tensor>? state, ExecutionOptions execution, IReadOnlyList<string>? extraOutputs = null)
     {
+        _execution = execution;
+        _extraOutputs = extraOutputs ?? [];
         using (var options = execution.CreateSessionOptions())
         {
             _training = new InferenceSession(ModelWriter.ToBytes(training), options);
@@ -83,9 +88,14 @@ public sealed class TrainingSession : IDisposable
         _trainingBinding.ClearBoundOutputs();
         _trainingBinding.BindOutputToDevice(TrainingGraph.LossName, OrtMemoryInfo.DefaultInstance);
         _trainingBinding.BindOutputToDevice(TrainingGraph.LogitsName, OrtMemoryInfo.DefaultInstance);
+        foreach (var name in _extraOutputs) _trainingBinding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
         foreach (var (name, _, value) in _gradients) _trainingBinding.BindOutput(name, value);
         _training.RunWithBinding(_runOptions, _trainingBinding);
-        var result = ReadOutputs(_trainingBinding.GetOutputValues(), labels.Length);
+        var outputs = _trainingBinding.GetOutputValues();
+        var result = ReadOutputs(outputs, labels.Length) with
+        {
+            Extras = [.. Enumerable.Range(0, _extraOutputs.Count).Select(i => outputs[2 + i].GetTensorDataAsSpan<float>().ToArray())],
+        };
         if (!float.IsFinite(result.Loss)) return result;
 
         _learningRate[0] = learningRate;
@@ -109,6 +119,15 @@ public sealed class TrainingSession : IDisposable
         foreach (var p in _parameters) feeds[p.Name] = p.Current;
         using var outputs = _eval.Run(_runOptions, feeds, [TrainingGraph.LossName, TrainingGraph.LogitsName]);
         return ReadOutputs(outputs, labels.Length);
+    }
+
+    /// <summary>Replaces the eval graph, e.g. after BatchNorm running statistics (constants in it) were updated.</summary>
+    public void ReplaceEval(Model eval)
+    {
+        using var options = _execution.CreateSessionOptions();
+        var replacement = new InferenceSession(ModelWriter.ToBytes(eval), options);
+        _eval.Dispose();
+        _eval = replacement;
     }
 
     /// <summary>Current parameters and optimizer state by name, copied out (for checkpoints and export).</summary>
