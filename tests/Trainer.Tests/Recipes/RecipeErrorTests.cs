@@ -49,8 +49,11 @@ public class RecipeErrorTests
         // missing required fields
         { "data: { train: { path: images } }", "1:1", "backbone is required" },
         { Backbone + "epochs: 3", "1:1", "data is required" },
-        { "backbone: {}\ndata: { train: { path: i } }", "1:11", "backbone.path is required" },
+        { "backbone: {}\ndata: { train: { path: i } }", "1:11", "backbone needs exactly one of path (an ONNX file) and architecture" },
         { Backbone + "data:\n  train: { kind: csv }", "3:10", "data.train.path is required (the CSV manifest)" },
+        { "backbone:\n  path: b.onnx\n  architecture: { name: resnet }\ndata: { train: { path: i } }", "3:17", "backbone needs exactly one of path (an ONNX file) and architecture" },
+        { "backbone:\n  architecture: { name: vgg }\ndata: { train: { path: i } }", "2:25", "backbone.architecture.name must be one of resnet, mobilenet_v2" },
+        { "backbone:\n  architecture: { name: resnet, blocks: [2, 0] }\ndata: { train: { path: i } }", "2:41", "backbone.architecture.blocks must be a list of block counts >= 1 per stage" },
         { Backbone + "data:\n  train:\n    kind: idx\n    images: i.gz", "4:5", "data.train.labels is required for kind idx" },
         // data
         { Backbone + "data:\n  train: { path: i }\n  val_split: 1.0", "4:14", "data.val_split must be a fraction between 0 and 1 (exclusive) (got 1.0)" },
