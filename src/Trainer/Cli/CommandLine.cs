@@ -14,6 +14,7 @@ public static class CommandLine
             InspectCommand.Create(),
             PredictCommand.Create(),
             EvaluateCommand.Create(),
+            ExportCommand.Create(),
         };
         try
         {
