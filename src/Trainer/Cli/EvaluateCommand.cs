@@ -66,7 +66,9 @@ public static class EvaluateCommand
     private static (Evaluation Evaluation, IReadOnlyList<string> Skipped) Evaluate(ImageClassifier classifier, ImageDataset dataset)
     {
         (Evaluation, IReadOnlyList<string>) result = default;
-        AnsiConsole.Console.Progress().AutoClear(true).Start(progress =>
+        // Progress goes to stderr: stdout carries the results (JSON for scripts).
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.Progress().AutoClear(true).Start(progress =>
         {
             var task = progress.AddTask("classifying", maxValue: dataset.Count);
             result = DatasetEvaluator.Run(classifier, dataset, done => task.Increment(done));
