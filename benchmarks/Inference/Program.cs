@@ -26,16 +26,14 @@ var paths = Enumerable.Range(0, batch).Select(i => WriteJpeg(Path.Combine(folder
 var decoded = paths.Select(p => ImageDecoder.DecodeFile(p, ChannelFormat.Rgb)).ToArray();
 
 using var classifier = ImageClassifier.Load(modelPath);
+var exported = ModelReader.Load(modelPath);
+ModelWriter.Save(Float16Weights.Convert(exported), Path.Combine(folder, "model.fp16.onnx"));
+ModelWriter.Save(Int8Quantizer.Quantize(exported, [(Tensor(batch), [batch, 3, spec.InputHeight, spec.InputWidth])]), Path.Combine(folder, "model.int8.onnx"));
+using var fp16 = ImageClassifier.Load(Path.Combine(folder, "model.fp16.onnx"));
+using var int8 = ImageClassifier.Load(Path.Combine(folder, "model.int8.onnx"));
 using var session = new InferenceSession(modelPath, new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
 using var runOptions = new RunOptions();
-var tensors = new Dictionary<int, float[]>();
-foreach (var n in new[] { 1, batch })
-{
-    var tensor = new float[n * spec.TensorLength];
-    var preprocessor = new ImagePreprocessor(spec);
-    for (var i = 0; i < n; i++) preprocessor.Preprocess(decoded[i], tensor.AsSpan(i * spec.TensorLength, spec.TensorLength));
-    tensors[n] = tensor;
-}
+var tensors = new[] { 1, batch }.Distinct().ToDictionary(n => n, Tensor);
 
 Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; ResNet-18 (10-class head) 3x224x224, {Environment.ProcessorCount} cores, ONNX Runtime default threads, .NET {Environment.Version}");
 Console.WriteLine();
@@ -50,6 +48,8 @@ var rows = new (string Name, int Batch, Func<int> Run)[]
     ("raw ORT session, pre-made tensor", batch, () => RawRun(batch)),
     ("ImageClassifier.ClassifyBatch(decoded images)", batch, () => classifier.ClassifyBatch(decoded).Count),
     ("ImageClassifier.ClassifyBatch(JPEG paths)", batch, () => classifier.ClassifyBatch(paths).Count),
+    ("fp16 weights: ImageClassifier.Classify(decoded image)", 1, () => { fp16.Classify(decoded[0]); return 1; }),
+    ("int8 QDQ: ImageClassifier.Classify(decoded image)", 1, () => { int8.Classify(decoded[0]); return 1; }),
 };
 var results = Measure(rows);
 for (var r = 0; r < rows.Length; r++)
@@ -60,6 +60,14 @@ for (var r = 0; r < rows.Length; r++)
 }
 
 Directory.Delete(folder, recursive: true);
+
+float[] Tensor(int n)
+{
+    var tensor = new float[n * spec.TensorLength];
+    var preprocessor = new ImagePreprocessor(spec);
+    for (var i = 0; i < n; i++) preprocessor.Preprocess(decoded[i], tensor.AsSpan(i * spec.TensorLength, spec.TensorLength));
+    return tensor;
+}
 
 int RawRun(int n)
 {

@@ -7,10 +7,11 @@ namespace OnnxTrainer.Export;
 
 /// <summary>
 /// Static int8 quantization in QDQ form (standard QuantizeLinear/DequantizeLinear pairs, which any
-/// ONNX runtime executes and ONNX Runtime fuses into integer kernels where it can). For every Conv,
-/// Gemm and MatMul with a constant weight: the activation input gets a per-tensor uint8 Q/DQ pair with
-/// the range calibrated on sample images; the weight becomes int8, symmetric, one scale per output
-/// channel; the bias becomes int32 at scale activation x weight. Everything else stays float.
+/// ONNX runtime executes and ONNX Runtime fuses into integer kernels where it can). BatchNormalization
+/// is first folded into the Conv before it. For every Conv, Gemm and MatMul with a constant weight: its
+/// activation input and its output (after a following Relu) get per-tensor uint8 Q/DQ pairs with ranges
+/// calibrated on sample images; the weight becomes int8, symmetric, one scale per output channel; the
+/// bias becomes int32 at scale activation x weight. Everything else stays float.
 /// </summary>
 public static class Int8Quantizer
 {
@@ -23,33 +24,54 @@ public static class Int8Quantizer
             throw new GraphException($"int8 quantization needs opset {MinimumOpset} or newer; the model uses {model.OpsetVersion}");
         var copy = ModelReader.Load(ModelWriter.ToBytes(model), "model");
         var graph = copy.Graph;
+        BatchNormFolding.Run(graph);
         var targets = graph.Nodes.Select(Target).OfType<QuantizedNode>().ToList();
-        var activations = targets.Select(t => t.Node.Input(0)!.Name).Distinct().ToList();
-        var ranges = ActivationRanges.Measure(copy, activations, calibration);
+        var activations = targets.Select(t => t.Node.Input(0)!).Concat(targets.Select(t => QuantizedOutput(graph, t.Node)).OfType<Value>())
+            .Distinct().ToList();
+        var ranges = ActivationRanges.Measure(copy, [.. activations.Select(a => a.Name)], calibration);
 
         var b = new GraphBuilder(graph, copy.OpsetVersion, "quant");
-        var quantizedActivations = new Dictionary<string, (Value Dequantized, float Scale)>();
-        foreach (var name in activations)
-        {
-            var (scale, zeroPoint) = ActivationParameters(ranges[name]);
-            var scaleValue = b.Constant(Tensor.Scalar(scale), "scale");
-            var zeroValue = b.Constant(new Tensor(DataType.UInt8, [], new[] { zeroPoint }), "zero_point");
-            var quantized = b.Op("QuantizeLinear", [graph[name], scaleValue, zeroValue]);
-            quantizedActivations[name] = (b.Op("DequantizeLinear", [quantized, scaleValue, zeroValue]), scale);
-        }
+        var inputs = targets.ToDictionary(t => t.Node, t => t.Node.Input(0)!);
+        var scales = new Dictionary<Value, float>();
+        foreach (var activation in activations) scales[activation] = InsertQdq(b, activation, ranges[activation.Name]);
 
         foreach (var target in targets)
         {
-            var (activation, activationScale) = quantizedActivations[target.Node.Input(0)!.Name];
-            graph.SetNodeInput(target.Node, 0, activation);
             var weight = target.Node.Input(1)!;
-            var scales = QuantizeWeight(b, graph, target.Node, weight, target.ChannelAxis);
+            var weightScales = QuantizeWeight(b, graph, target.Node, weight, target.ChannelAxis);
+            float activationScale = scales[inputs[target.Node]];
             if (target.Node.Input(2) is { IsInitializer: true } bias && bias.Initializer!.ElementType == DataType.Float && bias.Initializer.Dims.Length == 1)
-                QuantizeBias(b, graph, target.Node, bias, scales, activationScale);
+                QuantizeBias(b, graph, target.Node, bias, weightScales, activationScale);
         }
         graph.RemoveDeadNodes();
         copy.DocString = (copy.DocString + " int8 QDQ: per-channel weights, calibrated activation ranges.").Trim();
         return copy;
+    }
+
+    /// <summary>
+    /// The tensor after a quantized node that gets its own Q/DQ pair, so ONNX Runtime can fuse
+    /// DequantizeLinear -> Conv -> QuantizeLinear into one integer kernel: the node's output, or the output
+    /// of the Relu right after it (Relu folds into the quantization's zero point). Graph outputs stay float.
+    /// </summary>
+    private static Value? QuantizedOutput(Graph graph, Node node)
+    {
+        var output = node.Output(0);
+        if (output.Users is [{ OpType: "Relu", Domain: "" } relu] && !graph.Outputs.Contains(output)) output = relu.Output(0);
+        return graph.Outputs.Contains(output) ? null : output;
+    }
+
+    /// <summary>Every reader of <paramref name="activation"/> now reads it quantized and dequantized; returns the scale.</summary>
+    private static float InsertQdq(GraphBuilder b, Value activation, (float Min, float Max) range)
+    {
+        var readers = activation.Users.Distinct().ToList();
+        var (scale, zeroPoint) = ActivationParameters(range);
+        var scaleValue = b.Constant(Tensor.Scalar(scale), "scale");
+        var zeroValue = b.Constant(new Tensor(DataType.UInt8, [], new[] { zeroPoint }), "zero_point");
+        var dequantized = b.Op("DequantizeLinear", [b.Op("QuantizeLinear", [activation, scaleValue, zeroValue]), scaleValue, zeroValue]);
+        foreach (var reader in readers)
+            for (int i = 0; i < reader.Inputs.Count; i++)
+                if (ReferenceEquals(reader.Inputs[i], activation)) b.Graph.SetNodeInput(reader, i, dequantized);
+        return scale;
     }
 
     private sealed record QuantizedNode(Node Node, int ChannelAxis);

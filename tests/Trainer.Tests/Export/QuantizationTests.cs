@@ -41,9 +41,37 @@ public sealed class QuantizationTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(DataType.Int8, weight.Input(0)!.Initializer!.ElementType);
             Assert.Equal(weight.Input(0)!.Initializer!.Dims[0], weight.Input(1)!.Initializer!.ElementCount()); // Conv [M, C, k, k] and Gemm transB=1 [out, in]
         }
+        // Conv outputs go straight (or through Relu) into QuantizeLinear: the pattern ONNX Runtime fuses into QLinearConv.
+        foreach (var conv in graph.Nodes.Where(n => n.OpType == "Conv"))
+        {
+            var reader = Assert.Single(conv.Output(0).Users);
+            if (reader.OpType == "Relu") reader = Assert.Single(reader.Output(0).Users);
+            Assert.Equal("QuantizeLinear", reader.OpType);
+        }
+        Assert.DoesNotContain(graph.Nodes, n => n.OpType == "BatchNormalization");
         Assert.DoesNotContain(graph.Initializers, v => v.Initializer!.ElementType == DataType.Float && v.Initializer.ElementCount() > 1024);
         Assert.Equal(model.Metadata, quantized.Metadata);
         Assert.InRange((double)ModelWriter.ToBytes(quantized).Length / ModelWriter.ToBytes(model).Length, 0, 0.35);
+    }
+
+    [Fact]
+    public void BatchNormFolding_ResNet_NoBatchNormSameLogits()
+    {
+        var model = FullModel.Value;
+        var folded = ModelReader.Load(ModelWriter.ToBytes(model));
+
+        int count = BatchNormFolding.Run(folded.Graph);
+        folded.Graph.RemoveDeadNodes();
+
+        Assert.Equal(model.Graph.Nodes.Count(n => n.OpType == "BatchNormalization"), count);
+        Assert.DoesNotContain(folded.Graph.Nodes, n => n.OpType == "BatchNormalization");
+        Assert.Equal(0, BatchNormFolding.Run(folded.Graph));
+        var feeds = new Dictionary<string, (DataType, long[], double[])> { ["input"] = (DataType.Float, [2, 3, 64, 64], TrainedClassifier.RandomImages(2, 6)) };
+        using var reference = new OrtRunner(model, GraphOptimizationLevel.ORT_DISABLE_ALL);
+        using var runner = new OrtRunner(folded, GraphOptimizationLevel.ORT_DISABLE_ALL);
+        var expected = reference.Run(feeds)[0].Data;
+        var actual = runner.Run(feeds)[0].Data;
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-4 * (1 + Math.Abs(expected[i])));
     }
 
     /// <summary>int8 rounding moves each logit by a small share of the logits' scale: bounded at 5% of the largest.</summary>
