@@ -55,7 +55,7 @@ public sealed class ImageClassifier : IDisposable
     /// provides them (which a model without metadata requires).
     /// </summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="modelPath"/>.</exception>
-    /// <exception cref="FormatException">Metadata missing or malformed; the message names the key.</exception>
+    /// <exception cref="FormatException">Not a loadable ONNX model, or metadata missing or malformed; the message names the key.</exception>
     /// <exception cref="NotSupportedException">The requested execution provider is not in this ONNX Runtime build.</exception>
     /// <exception cref="ArgumentException">The options are invalid, or the model's input or output does not fit them.</exception>
     public static ImageClassifier Load(string modelPath, ClassifierOptions? options = null)
@@ -179,7 +179,14 @@ public sealed class ImageClassifier : IDisposable
             }
         }
 
-        return new InferenceSession(modelPath, sessionOptions);
+        try
+        {
+            return new InferenceSession(modelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new FormatException($"{modelPath}: ONNX Runtime cannot load the model: {e.Message}", e);
+        }
     }
 
     /// <summary>Names the file, and the way out: options override metadata that is missing or wrong.</summary>
