@@ -55,7 +55,7 @@ public sealed class ImageClassifier : IDisposable
     /// provides them (which a model without metadata requires).
     /// </summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="modelPath"/>.</exception>
-    /// <exception cref="FormatException">Metadata missing or malformed; the message names the key.</exception>
+    /// <exception cref="FormatException">Not a loadable ONNX model, or metadata missing or malformed; the message names the key.</exception>
     /// <exception cref="NotSupportedException">The requested execution provider is not in this ONNX Runtime build.</exception>
     /// <exception cref="ArgumentException">The options are invalid, or the model's input or output does not fit them.</exception>
     public static ImageClassifier Load(string modelPath, ClassifierOptions? options = null)
@@ -179,29 +179,38 @@ public sealed class ImageClassifier : IDisposable
             }
         }
 
-        return new InferenceSession(modelPath, sessionOptions);
+        try
+        {
+            return new InferenceSession(modelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new FormatException($"{modelPath}: ONNX Runtime cannot load the model: {e.Message}", e);
+        }
     }
 
+    /// <summary>Names the file, and the way out: options override metadata that is missing or wrong.</summary>
     private static T ReadMetadata<T>(string modelPath, IReadOnlyDictionary<string, string> metadata, Func<IReadOnlyDictionary<string, string>, T> read)
     {
         try
         {
             return read(metadata);
         }
-        catch (FormatException e) when (e.Message.Contains("lacks", StringComparison.Ordinal))
-        {
-            throw new FormatException(
-                $"{modelPath}: {e.Message} A model without onnx-trainer metadata needs ClassifierOptions.Labels and ClassifierOptions.Preprocessing.", e);
-        }
         catch (FormatException e)
         {
-            throw new FormatException($"{modelPath}: {e.Message}", e);
+            throw new FormatException(
+                $"{modelPath}: {e.Message} (A model without onnx-trainer metadata needs ClassifierOptions.Labels and ClassifierOptions.Preprocessing.)", e);
         }
     }
 
     /// <summary>Checks the model's input against the preprocessing and its output against the labels; returns the fixed batch size, or 0.</summary>
     private static int CheckSignature(string modelPath, InferenceSession session, PreprocessingSpec spec, IReadOnlyList<string> labels)
     {
+        if (session.InputMetadata.Count != 1)
+        {
+            throw new ArgumentException($"{modelPath}: the model has {session.InputMetadata.Count} inputs; an image classifier has one.");
+        }
+
         var (inputName, input) = session.InputMetadata.First();
         int[] expected = [spec.ChannelCount, spec.InputHeight, spec.InputWidth];
         if (input.ElementType != typeof(float) || input.Dimensions.Length != 4

@@ -196,6 +196,14 @@ public sealed class ImageClassifierTests : IDisposable
     }
 
     [Fact]
+    public void Load_CorruptModelFile_FormatErrorNamingTheFile()
+    {
+        var path = WriteFile("corrupt.onnx", TinyClassifierModel.Create(TinyClassifierModel.Metadata())[..200]);
+        var error = Assert.Throws<FormatException>(() => ImageClassifier.Load(path));
+        Assert.Contains(path, error.Message);
+    }
+
+    [Fact]
     public void Load_MissingFile_FileNotFound()
     {
         Assert.Throws<FileNotFoundException>(() => ImageClassifier.Load(Path.Combine(_folder, "absent.onnx")));

@@ -18,6 +18,7 @@ public static class CommandLine
             InspectCommand.Create(),
             PredictCommand.Create(),
             EvaluateCommand.Create(),
+            ExportCommand.Create(),
         };
         try
         {

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OnnxTrainer.Data;
 using OnnxTrainer.Inference;
-using OnnxTrainer.Inference.Preprocessing;
 using OnnxTrainer.Reports;
 using OnnxTrainer.Training;
 using Spectre.Console;
@@ -16,8 +15,6 @@ namespace OnnxTrainer.Cli;
 /// </summary>
 public static class EvaluateCommand
 {
-    private const int BatchSize = 32;
-
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "exported classifier (model.onnx)" };
@@ -35,7 +32,7 @@ public static class EvaluateCommand
         try
         {
             var curves = metricsPath is null ? [] : ReadCurves(metricsPath);
-            using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = int.MaxValue, MaxBatchSize = BatchSize });
+            using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = int.MaxValue });
             var dataset = ImageDataset.FromFolder(dataPath);
             var (evaluation, skipped) = Evaluate(classifier, dataset);
             if (json) Console.WriteLine(Json(evaluation, skipped).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -66,52 +63,20 @@ public static class EvaluateCommand
         }
     }
 
-    /// <summary>Classifies every image in batches; an image that fails to decode is skipped and listed, not fatal.</summary>
-    private static (Evaluation Evaluation, List<string> Skipped) Evaluate(ImageClassifier classifier, ImageDataset dataset)
+    private static (Evaluation Evaluation, IReadOnlyList<string> Skipped) Evaluate(ImageClassifier classifier, ImageDataset dataset)
     {
-        var labelIndex = classifier.Labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i, StringComparer.Ordinal);
-        var toModel = dataset.Classes.Select(c => labelIndex.TryGetValue(c, out int i)
-            ? i : throw new FormatException($"class folder '{c}' is not a label of the model (labels: {string.Join(", ", classifier.Labels)})")).ToArray();
-        var evaluation = new Evaluation(classifier.Labels);
-        var skipped = dataset.Skipped.Select(s => $"{s.Path}: {s.Reason}").ToList();
-
-        AnsiConsole.Console.Progress().AutoClear(true).Start(progress =>
+        (Evaluation, IReadOnlyList<string>) result = default;
+        // Progress goes to stderr: stdout carries the results (JSON for scripts).
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.Progress().AutoClear(true).Start(progress =>
         {
             var task = progress.AddTask("classifying", maxValue: dataset.Count);
-            foreach (var chunk in dataset.Samples.Chunk(BatchSize))
-            {
-                var paths = chunk.Select(s => s.Source).ToArray();
-                IReadOnlyList<IReadOnlyList<Prediction>?> predictions;
-                try
-                {
-                    predictions = classifier.ClassifyBatch(paths);
-                }
-                catch (ImageDecodeException)
-                {
-                    predictions = [.. paths.Select(path => ClassifyOrSkip(classifier, path, skipped))];
-                }
-                for (int i = 0; i < chunk.Length; i++)
-                    if (predictions[i] is { } p) evaluation.Add(chunk[i].Source, toModel[chunk[i].Label], p);
-                task.Increment(chunk.Length);
-            }
+            result = DatasetEvaluator.Run(classifier, dataset, done => task.Increment(done));
         });
-        return (evaluation, skipped);
+        return result;
     }
 
-    private static IReadOnlyList<Prediction>? ClassifyOrSkip(ImageClassifier classifier, string path, List<string> skipped)
-    {
-        try
-        {
-            return classifier.Classify(path);
-        }
-        catch (ImageDecodeException e)
-        {
-            skipped.Add(e.Message);
-            return null;
-        }
-    }
-
-    private static JsonObject Json(Evaluation evaluation, List<string> skipped) => new()
+    private static JsonObject Json(Evaluation evaluation, IReadOnlyList<string> skipped) => new()
     {
         ["images"] = evaluation.Total,
         ["accuracy"] = evaluation.Accuracy,
@@ -128,7 +93,7 @@ public static class EvaluateCommand
     /// <summary>JSON has no NaN: an undefined metric (a class never predicted or never present) is null.</summary>
     private static JsonNode? Number(double value) => double.IsFinite(value) ? value : null;
 
-    private static void Print(Evaluation evaluation, List<string> skipped)
+    private static void Print(Evaluation evaluation, IReadOnlyList<string> skipped)
     {
         var console = AnsiConsole.Console;
         console.MarkupLineInterpolated($"images [bold]{evaluation.Total}[/], accuracy [bold]{evaluation.Accuracy:P2}[/], top-{Evaluation.TopN} [bold]{evaluation.TopNAccuracy:P2}[/]");
