@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using OnnxTrainer.Cli;
 using OnnxTrainer.Tests.Fixtures;
 using Xunit;
 
@@ -8,28 +7,10 @@ namespace OnnxTrainer.Tests.Cli;
 [Collection(nameof(ConsoleCollection))]
 public class InspectCommandTests
 {
-    private static (int Code, string Out, string Error) Run(params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (CommandLine.Run(args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
-    }
-
     [Fact]
     public void Inspect_ResNet18_ReportsParametersHeadAndBlockBoundaries()
     {
-        var (code, output, _) = Run("inspect", GeneratedFixtures.ModelPath("resnet18"), "--json");
+        var (code, output, _) = ConsoleCapture.Run("inspect", GeneratedFixtures.ModelPath("resnet18"), "--json");
         Assert.Equal(0, code);
         var report = JsonNode.Parse(output)!;
         Assert.Equal(11_689_512, (long)report["parameters"]!);
@@ -52,7 +33,7 @@ public class InspectCommandTests
         File.WriteAllBytes(path, [0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]);
         try
         {
-            var (code, _, error) = Run("inspect", path);
+            var (code, _, error) = ConsoleCapture.Run("inspect", path);
             Assert.NotEqual(0, code);
             Assert.Contains(path, error);
             Assert.Single(error.Trim().Split('\n'));
@@ -63,7 +44,3 @@ public class InspectCommandTests
         }
     }
 }
-
-/// <summary>Tests that redirect the process-wide console must not run in parallel.</summary>
-[CollectionDefinition(nameof(ConsoleCollection), DisableParallelization = true)]
-public sealed class ConsoleCollection;

@@ -1,6 +1,6 @@
 using OnnxTrainer.Cli;
 
-namespace OnnxTrainer.Tests.Export;
+namespace OnnxTrainer.Tests;
 
 /// <summary>Runs the command line with stdout and stderr captured (tests using it belong to the console collection).</summary>
 internal static class ConsoleCapture
