@@ -54,6 +54,7 @@ public static class ClassifierExporter
         input.Type = input.Type with { Shape = [Dim.Named(BatchSymbol), .. shape.Skip(1)] };
         RenameTo(graph, input, InputName);
         RenameTo(graph, logits, LogitsName);
+        FreeName(graph, ProbabilitiesName);
         var probabilities = graph.CreateValue(ProbabilitiesName);
         graph.AddNodeWithOutputs("Softmax", [logits], [probabilities], [Attribute.Of("axis", 1L)], name: ProbabilitiesName);
         graph.Outputs.Add(probabilities);
@@ -147,7 +148,13 @@ public static class ClassifierExporter
     private static void RenameTo(Graph graph, Value value, string name)
     {
         if (value.Name == name) return;
-        if (graph.TryGetValue(name, out var other)) graph.Rename(other, graph.FreshName(name + "_original"));
+        FreeName(graph, name);
         graph.Rename(value, name);
+    }
+
+    /// <summary>Renames whatever holds a contract name, so the contract value can take it.</summary>
+    private static void FreeName(Graph graph, string name)
+    {
+        if (graph.TryGetValue(name, out var other)) graph.Rename(other, graph.FreshName(name + "_original"));
     }
 }

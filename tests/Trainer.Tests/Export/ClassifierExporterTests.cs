@@ -134,6 +134,21 @@ public class ClassifierExporterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Build_ForwardOutputAlreadyNamedProbabilities_ContractNamesStillHold()
+    {
+        var run = TrainedClassifier.Create();
+        var renamed = ModelReader.Load(ModelWriter.ToBytes(run.Forward));
+        renamed.Graph.Rename(renamed.Graph.Outputs[0], "probabilities");
+
+        var exported = ClassifierExporter.Build(renamed, run.Parameters, run.Export);
+
+        Assert.Equal(["logits", "probabilities"], exported.Graph.Outputs.Select(o => o.Name));
+        Assert.Equal("Softmax", exported.Graph.Outputs[1].Producer!.OpType);
+        using var runner = new OrtRunner(exported);
+        AssertSoftmax(runner.Run(Images(1, 2))[0].Data, runner.Run(Images(1, 2))[1].Data, classes: 4);
+    }
+
+    [Fact]
     public void Build_ParameterOfWrongShape_ErrorNamesIt()
     {
         var run = TrainedClassifier.Create();
