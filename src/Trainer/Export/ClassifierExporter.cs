@@ -20,6 +20,8 @@ public static class ClassifierExporter
     public const string InputName = "input";
     public const string LogitsName = "logits";
     public const string ProbabilitiesName = "probabilities";
+
+    /// <summary>The symbolic batch dimension (the same symbol ClassifierAssembly uses; Export does not depend on Artifacts).</summary>
     public const string BatchSymbol = "N";
 
     /// <summary>Softmax over one axis of any rank, and the Softmax-13 semantics that ONNX Runtime's optimizers expect.</summary>
