@@ -109,7 +109,7 @@ public static class ExportCommand
         foreach (var (format, path, evaluation) in rows)
         {
             long size = new FileInfo(path).Length;
-            table.AddRow(format, Markup.Escape(path), $"{size / 1048576.0:F2} MB ({(double)size / baseline:P0})",
+            table.AddRow(format, Markup.Escape(Path.GetFileName(path)), $"{size / 1048576.0:F2} MB ({(double)size / baseline:P0})",
                 evaluation is null ? "–" : $"{evaluation.Accuracy:P2}", evaluation is null ? "–" : $"{evaluation.TopNAccuracy:P2}");
         }
         AnsiConsole.Console.Write(table);
