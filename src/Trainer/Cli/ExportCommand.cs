@@ -49,13 +49,15 @@ public static class ExportCommand
             if (!File.Exists(source)) throw new FileNotFoundException($"{source} not found: export reads the model a training run wrote", source);
             string target = Path.Combine(runDirectory, $"model.{format}.onnx");
             var model = ModelReader.Load(source);
-            var converted = format switch
+            if (format == "int8" && calibration is null)
+                throw new ArgumentException("--format int8 needs --calibration DATA (images to measure activation ranges on)");
+            var status = ProgressConsole.Create().Status();
+            var converted = status.Start($"converting to {format}", _ => format switch
             {
                 "fp16" => Float16Weights.Convert(model),
-                "int8" => Int8Quantizer.Quantize(model, CalibrationBatches(model, calibration
-                    ?? throw new ArgumentException("--format int8 needs --calibration DATA (images to measure activation ranges on)"), calibrationImages)),
+                "int8" => Int8Quantizer.Quantize(model, CalibrationBatches(model, calibration!, calibrationImages)),
                 _ => model,
-            };
+            });
             ModelWriter.Save(converted, target);
             Console.Error.WriteLine($"wrote {target}");
 
@@ -63,7 +65,8 @@ public static class ExportCommand
             var rows = new List<(string Format, string Path, Evaluation? Evaluation)> { ("fp32", source, null) };
             foreach (var other in Formats.Skip(1).Where(f => File.Exists(Path.Combine(runDirectory, $"model.{f}.onnx"))))
                 rows.Add((other, Path.Combine(runDirectory, $"model.{other}.onnx"), null));
-            if (validation is not null) rows = [.. rows.Select(r => (r.Format, r.Path, (Evaluation?)Evaluate(r.Path, validation)))];
+            if (validation is not null)
+                rows = [.. rows.Select(r => (r.Format, r.Path, (Evaluation?)status.Start($"evaluating {r.Format}", _ => Evaluate(r.Path, validation))))];
             if (json) Console.WriteLine(Json(rows).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else Print(rows);
             return 0;
