@@ -55,6 +55,13 @@ public sealed class QuantizationTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Quantize_AndFloat16_OnnxCheckerAcceptsBoth()
+    {
+        OnnxChecker.AssertValid(Int8Quantizer.Quantize(FullModel.Value, RandomBatches(1)), output);
+        OnnxChecker.AssertValid(Float16Weights.Convert(FullModel.Value), output);
+    }
+
+    [Fact]
     public void BatchNormFolding_ResNet_NoBatchNormSameLogits()
     {
         var model = FullModel.Value;
