@@ -23,6 +23,7 @@ public sealed class ImageClassifier : IDisposable
     private readonly string[] _outputNames;
     private readonly bool _outputIsProbability;
     private readonly int _maxBatchSize;
+    private readonly int _fixedBatch;
     private readonly int _topK;
 
     // A private pool: arrays of batch * tensor length come back to this classifier, not to the process-wide pool.
@@ -36,6 +37,7 @@ public sealed class ImageClassifier : IDisposable
         _inputNames = [session.InputNames[0]];
         _outputIsProbability = session.OutputNames.Contains(ProbabilitiesOutput);
         _outputNames = [_outputIsProbability ? ProbabilitiesOutput : session.OutputNames[0]];
+        _fixedBatch = fixedBatch;
         _maxBatchSize = fixedBatch > 0 ? fixedBatch : options.MaxBatchSize;
         _topK = Math.Min(options.TopK, labels.Count);
         _inputBuffers = ArrayPool<float>.Create(_maxBatchSize * preprocessing.TensorLength, Environment.ProcessorCount * 2);
@@ -245,19 +247,23 @@ public sealed class ImageClassifier : IDisposable
         for (var start = 0; start < count; start += _maxBatchSize)
         {
             var batch = Math.Min(_maxBatchSize, count - start);
-            var length = batch * tensorLength;
+
+            // A model exported with a fixed batch gets full batches: the unused tail is zeros, its results ignored.
+            var runBatch = _fixedBatch > 0 ? _fixedBatch : batch;
+            var length = runBatch * tensorLength;
             var buffer = _inputBuffers.Rent(length);
             try
             {
                 Fill(buffer, start, batch, tensorLength, fill);
+                buffer.AsSpan(batch * tensorLength, length - batch * tensorLength).Clear();
                 using var input = OrtValue.CreateTensorValueFromMemory(
-                    OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, length), [batch, Preprocessing.ChannelCount, Preprocessing.InputHeight, Preprocessing.InputWidth]);
+                    OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, length), [runBatch, Preprocessing.ChannelCount, Preprocessing.InputHeight, Preprocessing.InputWidth]);
                 using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
                 var scores = outputs[0].GetTensorDataAsSpan<float>();
                 var classes = Labels.Count;
-                if (scores.Length != batch * classes)
+                if (scores.Length != runBatch * classes)
                 {
-                    throw new InvalidOperationException($"The model returned {scores.Length} scores for {batch} images; expected {classes} per image (one per label).");
+                    throw new InvalidOperationException($"The model returned {scores.Length} scores for {runBatch} images; expected {classes} per image (one per label).");
                 }
 
                 for (var i = 0; i < batch; i++)

@@ -120,11 +120,13 @@ public sealed class ImageClassifierTests : IDisposable
         AssertSame(full.Classify(image), logitsOnly.Classify(image));
     }
 
-    [Fact]
-    public void ClassifyBatch_ModelWithFixedBatchOfOne_RunsImagesOneByOne()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ClassifyBatch_ModelWithFixedBatch_RunsFullBatchesSameAnswers(int batch)
     {
         using var dynamic = ImageClassifier.Load(WriteModel(TinyClassifierModel.Metadata()));
-        using var fixedBatch = ImageClassifier.Load(WriteModel(TinyClassifierModel.Metadata(), fixedBatch: 1));
+        using var fixedBatch = ImageClassifier.Load(WriteModel(TinyClassifierModel.Metadata(), fixedBatch: batch));
         var images = Enumerable.Range(0, 3).Select(i => ImageDecoder.Decode(Picture(i), ChannelFormat.Rgb)).ToArray();
 
         var expected = dynamic.ClassifyBatch(images);

@@ -66,9 +66,7 @@ public static class EvaluateCommand
     private static (Evaluation Evaluation, IReadOnlyList<string> Skipped) Evaluate(ImageClassifier classifier, ImageDataset dataset)
     {
         (Evaluation, IReadOnlyList<string>) result = default;
-        // Progress goes to stderr: stdout carries the results (JSON for scripts).
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        console.Progress().AutoClear(true).Start(progress =>
+        ProgressConsole.Create().Progress().AutoClear(true).Start(progress =>
         {
             var task = progress.AddTask("classifying", maxValue: dataset.Count);
             result = DatasetEvaluator.Run(classifier, dataset, done => task.Increment(done));

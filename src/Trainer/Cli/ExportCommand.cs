@@ -15,18 +15,19 @@ namespace OnnxTrainer.Cli;
 /// <summary>
 /// <c>onnx-trainer export RUN_DIR --format fp32|fp16|int8 [--calibration DATA] [--validation DATA]</c>:
 /// writes RUN_DIR/model.&lt;format&gt;.onnx from the run's model.onnx and, given validation images,
-/// compares size and accuracy of the formats side by side.
+/// compares size and accuracy of model.onnx and every model.&lt;format&gt;.onnx in RUN_DIR side by side.
 /// </summary>
 public static class ExportCommand
 {
     private const string ModelFile = "model.onnx";
+    private static readonly string[] Formats = ["fp32", "fp16", "int8"];
     private const int CalibrationBatch = 16;
 
     public static Command Create()
     {
         var run = new Argument<string>("run") { Description = "run folder holding model.onnx (artifacts/<name>)" };
         var format = new Option<string>("--format") { Description = "fp32, fp16 (float16 weights) or int8 (static QDQ)", DefaultValueFactory = _ => "fp32" };
-        format.AcceptOnlyFromAmong("fp32", "fp16", "int8");
+        format.AcceptOnlyFromAmong(Formats);
         var calibration = new Option<string?>("--calibration") { Description = "images for int8 activation ranges: DATA/<class>/<image> (the training set)" };
         var calibrationImages = new Option<int>("--calibration-images") { Description = "how many calibration images to use, spread over the classes", DefaultValueFactory = _ => 200 };
         var validation = new Option<string?>("--validation") { Description = "labelled images to compare the accuracy of fp32 and the new format" };
@@ -48,19 +49,24 @@ public static class ExportCommand
             if (!File.Exists(source)) throw new FileNotFoundException($"{source} not found: export reads the model a training run wrote", source);
             string target = Path.Combine(runDirectory, $"model.{format}.onnx");
             var model = ModelReader.Load(source);
-            var converted = format switch
+            if (format == "int8" && calibration is null)
+                throw new ArgumentException("--format int8 needs --calibration DATA (images to measure activation ranges on)");
+            var status = ProgressConsole.Create().Status();
+            var converted = status.Start($"converting to {format}", _ => format switch
             {
                 "fp16" => Float16Weights.Convert(model),
-                "int8" => Int8Quantizer.Quantize(model, CalibrationBatches(model, calibration
-                    ?? throw new ArgumentException("--format int8 needs --calibration DATA (images to measure activation ranges on)"), calibrationImages)),
+                "int8" => Int8Quantizer.Quantize(model, CalibrationBatches(model, calibration!, calibrationImages)),
                 _ => model,
-            };
+            });
             ModelWriter.Save(converted, target);
             Console.Error.WriteLine($"wrote {target}");
 
+            // Side by side: the run's model and every format exported from it so far.
             var rows = new List<(string Format, string Path, Evaluation? Evaluation)> { ("fp32", source, null) };
-            if (format != "fp32") rows.Add((format, target, null));
-            if (validation is not null) rows = [.. rows.Select(r => (r.Format, r.Path, (Evaluation?)Evaluate(r.Path, validation)))];
+            foreach (var other in Formats.Skip(1).Where(f => File.Exists(Path.Combine(runDirectory, $"model.{f}.onnx"))))
+                rows.Add((other, Path.Combine(runDirectory, $"model.{other}.onnx"), null));
+            if (validation is not null)
+                rows = [.. rows.Select(r => (r.Format, r.Path, (Evaluation?)status.Start($"evaluating {r.Format}", _ => Evaluate(r.Path, validation))))];
             if (json) Console.WriteLine(Json(rows).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else Print(rows);
             return 0;
@@ -106,7 +112,7 @@ public static class ExportCommand
         foreach (var (format, path, evaluation) in rows)
         {
             long size = new FileInfo(path).Length;
-            table.AddRow(format, Markup.Escape(path), $"{size / 1048576.0:F2} MB ({(double)size / baseline:P0})",
+            table.AddRow(format, Markup.Escape(Path.GetFileName(path)), $"{size / 1048576.0:F2} MB ({(double)size / baseline:P0})",
                 evaluation is null ? "–" : $"{evaluation.Accuracy:P2}", evaluation is null ? "–" : $"{evaluation.TopNAccuracy:P2}");
         }
         AnsiConsole.Console.Write(table);

@@ -20,6 +20,8 @@ public static class ClassifierExporter
     public const string InputName = "input";
     public const string LogitsName = "logits";
     public const string ProbabilitiesName = "probabilities";
+
+    /// <summary>The symbolic batch dimension (the same symbol ClassifierAssembly uses; Export does not depend on Artifacts).</summary>
     public const string BatchSymbol = "N";
 
     /// <summary>Softmax over one axis of any rank, and the Softmax-13 semantics that ONNX Runtime's optimizers expect.</summary>
@@ -54,6 +56,7 @@ public static class ClassifierExporter
         input.Type = input.Type with { Shape = [Dim.Named(BatchSymbol), .. shape.Skip(1)] };
         RenameTo(graph, input, InputName);
         RenameTo(graph, logits, LogitsName);
+        FreeName(graph, ProbabilitiesName);
         var probabilities = graph.CreateValue(ProbabilitiesName);
         graph.AddNodeWithOutputs("Softmax", [logits], [probabilities], [Attribute.Of("axis", 1L)], name: ProbabilitiesName);
         graph.Outputs.Add(probabilities);
@@ -147,7 +150,13 @@ public static class ClassifierExporter
     private static void RenameTo(Graph graph, Value value, string name)
     {
         if (value.Name == name) return;
-        if (graph.TryGetValue(name, out var other)) graph.Rename(other, graph.FreshName(name + "_original"));
+        FreeName(graph, name);
         graph.Rename(value, name);
+    }
+
+    /// <summary>Renames whatever holds a contract name, so the contract value can take it.</summary>
+    private static void FreeName(Graph graph, string name)
+    {
+        if (graph.TryGetValue(name, out var other)) graph.Rename(other, graph.FreshName(name + "_original"));
     }
 }

@@ -25,6 +25,7 @@ public static class Int8Quantizer
         var copy = ModelReader.Load(ModelWriter.ToBytes(model), "model");
         var graph = copy.Graph;
         BatchNormFolding.Run(graph);
+        graph.RemoveDeadNodes(); // the unfolded weights: calibration must not load them
         var targets = graph.Nodes.Select(Target).OfType<QuantizedNode>().ToList();
         var activations = targets.Select(t => t.Node.Input(0)!).Concat(targets.Select(t => QuantizedOutput(graph, t.Node)).OfType<Value>())
             .Distinct().ToList();

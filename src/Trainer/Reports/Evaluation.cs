@@ -19,8 +19,6 @@ public sealed class Evaluation(IReadOnlyList<string> labels)
     /// <summary>Counts by [true class, predicted class].</summary>
     public long Count(int label, int predicted) => _confusion[label, predicted];
 
-    public IReadOnlyList<EvaluatedImage> Images => _images;
-
     public int Total => _images.Count;
 
     public double Accuracy => Total == 0 ? double.NaN : (double)Enumerable.Range(0, Labels.Count).Sum(c => _confusion[c, c]) / Total;

@@ -16,6 +16,7 @@ public static class HtmlReport
 {
     public const int WorstExamples = 24;
     private const int ThumbnailSize = 112;
+    private const int MaxHeatMapClasses = 40;
 
     private const string Style = """
         body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1200px; }
@@ -50,8 +51,11 @@ public static class HtmlReport
             html.Append("</div>\n");
         }
 
-        html.Append("<h2>Confusion matrix</h2><p class=\"muted\">Rows: true class; columns: predicted class; shade: share of the row.</p>");
-        html.Append(SvgCharts.ConfusionHeatMap(evaluation)).Append('\n');
+        var classes = HeatMapClasses(evaluation);
+        html.Append("<h2>Confusion matrix</h2><p class=\"muted\">Rows: true class; columns: predicted class; shade: share of the row.");
+        if (classes.Count < evaluation.Labels.Count)
+            html.Append(CultureInfo.InvariantCulture, $" Showing the {classes.Count} classes with the most errors of {evaluation.Labels.Count}; <code>evaluate --json</code> has the whole matrix.");
+        html.Append("</p>").Append(SvgCharts.ConfusionHeatMap(evaluation, classes)).Append('\n');
 
         html.Append("<h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>images</th></tr>");
         foreach (var c in evaluation.PerClass())
@@ -73,6 +77,15 @@ public static class HtmlReport
         string temp = path + ".tmp";
         File.WriteAllText(temp, html.ToString(), new UTF8Encoding(false));
         File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>All classes, or for large label sets the most confused ones (a 1000 x 1000 SVG helps nobody), in label order.</summary>
+    private static IReadOnlyList<int> HeatMapClasses(Evaluation evaluation)
+    {
+        int n = evaluation.Labels.Count;
+        if (n <= MaxHeatMapClasses) return [.. Enumerable.Range(0, n)];
+        long Errors(int c) => Enumerable.Range(0, n).Where(o => o != c).Sum(o => evaluation.Count(c, o) + evaluation.Count(o, c));
+        return [.. Enumerable.Range(0, n).OrderByDescending(Errors).ThenBy(c => c).Take(MaxHeatMapClasses).Order()];
     }
 
     private static SvgCharts.Series Series(string name, string color, IReadOnlyList<EpochMetrics> curves, Func<EpochMetrics, double> value) =>

@@ -59,30 +59,33 @@ internal static class SvgCharts
     }
 
     /// <summary>
-    /// The confusion matrix as a heat map: rows are true classes, columns predicted ones, color by the
-    /// share of the row (so small classes are as visible as large ones), the count written in each cell.
+    /// The confusion matrix as a heat map over <paramref name="classes"/> (indices into the labels): rows are
+    /// true classes, columns predicted ones, color by the share of the row (so small classes are as visible
+    /// as large ones), the count written in each cell.
     /// </summary>
-    public static string ConfusionHeatMap(Evaluation evaluation)
+    public static string ConfusionHeatMap(Evaluation evaluation, IReadOnlyList<int> classes)
     {
-        int n = evaluation.Labels.Count;
+        int n = classes.Count;
         int cell = Math.Clamp(560 / Math.Max(n, 1), 6, 44);
-        int labelSpace = Math.Min(160, 12 + 7 * evaluation.Labels.Max(l => l.Length));
+        int labelSpace = Math.Min(160, 12 + 7 * classes.Max(c => evaluation.Labels[c].Length));
         int size = labelSpace + n * cell + 10;
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 20}" viewBox="0 0 {size} {size + 20}" role="img" aria-label="confusion matrix">""");
         svg.Append(CultureInfo.InvariantCulture, $"""<text x="{labelSpace + n * cell / 2}" y="{size + 14}" text-anchor="middle">predicted</text>""");
         for (int row = 0; row < n; row++)
         {
-            long rowTotal = Enumerable.Range(0, n).Sum(c => evaluation.Count(row, c));
+            int label = classes[row];
+            long rowTotal = Enumerable.Range(0, evaluation.Labels.Count).Sum(c => evaluation.Count(label, c));
             int y = labelSpace + row * cell;
-            svg.Append(CultureInfo.InvariantCulture, $"""<text x="{labelSpace - 4}" y="{y + cell / 2 + 4}" text-anchor="end">{Text(Clip(evaluation.Labels[row]))}</text>""");
+            svg.Append(CultureInfo.InvariantCulture, $"""<text x="{labelSpace - 4}" y="{y + cell / 2 + 4}" text-anchor="end">{Text(Clip(evaluation.Labels[label]))}</text>""");
             for (int column = 0; column < n; column++)
             {
-                long count = evaluation.Count(row, column);
+                int predicted = classes[column];
+                long count = evaluation.Count(label, predicted);
                 double share = rowTotal == 0 ? 0 : (double)count / rowTotal;
                 int x = labelSpace + column * cell;
                 string fill = row == column ? Blend(share, (33, 102, 172)) : Blend(share, (202, 0, 32));
-                svg.Append(CultureInfo.InvariantCulture, $"""<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}" stroke="#fff"><title>true {Text(evaluation.Labels[row])}, predicted {Text(evaluation.Labels[column])}: {count} ({share:P1} of the class)</title></rect>""");
+                svg.Append(CultureInfo.InvariantCulture, $"""<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}" stroke="#fff"><title>true {Text(evaluation.Labels[label])}, predicted {Text(evaluation.Labels[predicted])}: {count} ({share:P1} of the class)</title></rect>""");
                 if (cell >= 18 && count > 0)
                     svg.Append(CultureInfo.InvariantCulture, $"""<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle" fill="{(share > 0.5 ? "#fff" : "#222")}">{count}</text>""");
             }
@@ -90,7 +93,7 @@ internal static class SvgCharts
         for (int column = 0; column < n; column++)
         {
             int x = labelSpace + column * cell + cell / 2 + 4;
-            svg.Append(CultureInfo.InvariantCulture, $"""<text x="{x}" y="{labelSpace - 4}" transform="rotate(-60 {x} {labelSpace - 4})">{Text(Clip(evaluation.Labels[column]))}</text>""");
+            svg.Append(CultureInfo.InvariantCulture, $"""<text x="{x}" y="{labelSpace - 4}" transform="rotate(-60 {x} {labelSpace - 4})">{Text(Clip(evaluation.Labels[classes[column]]))}</text>""");
         }
         return svg.Append("</svg>").ToString();
     }

@@ -164,6 +164,7 @@ public sealed class DeployCommandsTests : IDisposable
             for (int x = 0; x < bitmap.Width; x += 8)
                 colors.Add((uint)bitmap.GetPixel(x, y));
         Assert.True(colors.Count > 20, $"the screenshot looks blank ({colors.Count} colors)");
+        // REPORT_SCREENSHOT=/some/file.png keeps the picture for a person to look at (the issue asks for that).
         string keep = Environment.GetEnvironmentVariable("REPORT_SCREENSHOT") ?? "";
         if (keep.Length > 0) File.Copy(png, keep, overwrite: true);
     }
