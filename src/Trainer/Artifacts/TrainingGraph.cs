@@ -47,8 +47,8 @@ public static class TrainingGraph
         if (graph.Outputs.Count == 0) throw new GraphException("the model has no output");
         var input = graph.Inputs[0];
         var logits = graph.Outputs[0];
-        RenameTo(graph, input, InputName);
-        RenameTo(graph, logits, LogitsName);
+        graph.RenameTo(input, InputName);
+        graph.RenameTo(logits, LogitsName);
         var classes = logits.Type?.Shape is { Count: 2 } shape && shape[1].Value is long c
             ? (int)c : throw new GraphException($"logits '{logits.Name}' must have shape [N, classes] with a known class count (got {logits.Type})");
 
@@ -78,12 +78,5 @@ public static class TrainingGraph
         graph.Outputs.AddRange(kept);
         graph.RemoveDeadNodes();
         return model;
-    }
-
-    private static void RenameTo(Graph graph, Value value, string name)
-    {
-        if (value.Name == name) return;
-        if (graph.TryGetValue(name, out var other)) graph.Rename(other, graph.FreshName(name + "_original"));
-        graph.Rename(value, name);
     }
 }

@@ -54,9 +54,9 @@ public static class ClassifierExporter
             throw new GraphException($"the classifier input '{input.Name}' must be an image batch [N, C, H, W] (got {input.Type})");
         CheckInputAgrees(input, shape, export.Preprocessing);
         input.Type = input.Type with { Shape = [Dim.Named(BatchSymbol), .. shape.Skip(1)] };
-        RenameTo(graph, input, InputName);
-        RenameTo(graph, logits, LogitsName);
-        FreeName(graph, ProbabilitiesName);
+        graph.RenameTo(input, InputName);
+        graph.RenameTo(logits, LogitsName);
+        graph.FreeName(ProbabilitiesName);
         var probabilities = graph.CreateValue(ProbabilitiesName);
         graph.AddNodeWithOutputs("Softmax", [logits], [probabilities], [Attribute.Of("axis", 1L)], name: ProbabilitiesName);
         graph.Outputs.Add(probabilities);
@@ -145,18 +145,5 @@ public static class ClassifierExporter
             throw new ArgumentException($"metrics must be a JSON document: {e.Message}", nameof(export), e);
         }
         model.SetMetadata(ClassifierMetadata.Metrics, export.Metrics);
-    }
-
-    private static void RenameTo(Graph graph, Value value, string name)
-    {
-        if (value.Name == name) return;
-        FreeName(graph, name);
-        graph.Rename(value, name);
-    }
-
-    /// <summary>Renames whatever holds a contract name, so the contract value can take it.</summary>
-    private static void FreeName(Graph graph, string name)
-    {
-        if (graph.TryGetValue(name, out var other)) graph.Rename(other, graph.FreshName(name + "_original"));
     }
 }

@@ -208,6 +208,20 @@ public sealed class Graph
         _values.Add(newName, value);
     }
 
-    /// <summary>Gives a value a new unique name (e.g. to free a contract name such as "logits").</summary>
+    /// <summary>Gives a value a new unique name.</summary>
     public void Rename(Value value, string newName) => RenameValue(value, newName);
+
+    /// <summary>Gives a value a contract name (such as "logits"), first renaming whatever value held it.</summary>
+    public void RenameTo(Value value, string name)
+    {
+        if (value.Name == name) return;
+        FreeName(name);
+        RenameValue(value, name);
+    }
+
+    /// <summary>Renames the value holding <paramref name="name"/>, if any, so that a contract value can take the name.</summary>
+    public void FreeName(string name)
+    {
+        if (TryGetValue(name, out var holder)) RenameValue(holder, FreshName(name + "_original"));
+    }
 }
