@@ -23,8 +23,8 @@ public sealed record RunSetup(
     public static RunSetup Prepare(Recipe recipe)
     {
         RecipeFiles.EnsureExist(recipe);
-        if (recipe.BatchNorm == BatchNormPolicy.AdaBn)
-            throw recipe.Error("batch_norm", "batch_norm: adabn is not supported by the training loop yet; use frozen or train");
+        if (recipe.Head.Dropout > 0)
+            throw recipe.Error("head.dropout", "head.dropout is not supported by the training graphs yet; leave it at 0");
         var data = RunDatasets.Open(recipe.Data, recipe.Seed);
         var backbone = recipe.Backbone.Path is { } path ? ModelReader.Load(path) : Architecture(recipe, data.Train.Classes.Count);
         var preprocessing = PreprocessingFor(recipe, backbone);

@@ -84,7 +84,11 @@ public sealed class TrainingRun
             _epochs.AddRange(MetricsLog.Read(_metrics.Path));
             Say($"resuming at epoch {epoch + 1}, batch {start.Batch + 1} (stage {start.Stage + 1})");
         }
-        else if (File.Exists(_metrics.Path)) File.Delete(_metrics.Path);
+        else
+        {
+            if (File.Exists(_metrics.Path)) File.Delete(_metrics.Path);
+            if (recipe.BatchNorm == BatchNormPolicy.AdaBn) AdaptBatchNorm();
+        }
 
         string? stopReason = null;
         for (int stage = start.Stage; stage < _setup.Plan.Stages.Count && stopReason is null; stage++)
@@ -125,6 +129,15 @@ public sealed class TrainingRun
 
         var kept = _best ?? _parameters;
         return new RunSummary(_options.RunDirectory, _epochs, kept, _setup.Data.Train.Classes, stopReason is null, stopReason);
+    }
+
+    /// <summary>AdaBN: running statistics re-estimated on the training images before the first step (they are saved in the checkpoints).</summary>
+    private void AdaptBatchNorm()
+    {
+        var plain = new DataLoader(_setup.Data.Train, _setup.Preprocessing, new DataLoaderOptions { BatchSize = _setup.Recipe.BatchSize, Seed = _setup.Recipe.Seed });
+        var adapted = BatchNormAdaptation.Estimate(_setup.ForwardWith(_parameters), plain, _options.ExecutionOrDefault);
+        foreach (var (name, value) in adapted) _parameters[name] = value;
+        Say($"AdaBN: re-estimated {adapted.Count / 2} BatchNorm layers' statistics on {_setup.Data.Train.Count} training images");
     }
 
     private LearningRateSchedule Schedule(StagePlan plan)

@@ -1,3 +1,6 @@
+using OnnxTrainer.Data;
+using OnnxTrainer.Ir;
+using OnnxTrainer.Onnx;
 using OnnxTrainer.Recipes;
 using OnnxTrainer.Tests.Fixtures;
 using OnnxTrainer.Training;
@@ -9,6 +12,7 @@ namespace OnnxTrainer.Tests.Training;
 /// The loop end to end on real data: a torchvision ResNet (small width, random weights) on Fashion-MNIST's
 /// test images of classes 5-9 (Debian's dataset-fashion-mnist), a few hundred images per run.
 /// </summary>
+[Collection(nameof(ConsoleCollection))]
 public sealed class TrainingRunTests : IDisposable
 {
     private const string FashionMnist = "/usr/share/datasets/fashion-mnist";
@@ -92,5 +96,64 @@ public sealed class TrainingRunTests : IDisposable
         var uncached = Train(Small(Recipe("strategy: feature-extraction", "data.cache_mb=0")), "uncached");
         foreach (var (name, value) in cached.Parameters)
             Assert.True(value.Data.Span.SequenceEqual(uncached.Parameters[name].Data.Span), $"'{name}' differs with the feature cache");
+    }
+
+    [Fact]
+    public void AdaBn_FirstBatchNorm_RunningMeanIsAverageOfBatchMeansOfItsInput()
+    {
+        var setup = Small(Recipe("strategy: feature-extraction\nbatch_norm: adabn", "epochs=1"));
+        var summary = Train(setup, "adabn");
+
+        // bn1 reads conv1's output, which AdaBN cannot change: its batch means are computable independently.
+        var forward = setup.ForwardWith(setup.InitialParameters());
+        var bn = forward.Graph.Nodes.First(n => n.OpType == "BatchNormalization");
+        forward.Graph.Outputs.Clear();
+        forward.Graph.Outputs.Add(bn.Input(0)!);
+        using var runner = new OrtRunner(forward);
+        var loader = new DataLoader(setup.Data.Train, setup.Preprocessing, new DataLoaderOptions { BatchSize = setup.Recipe.BatchSize });
+        int channels = (int)bn.Input(1)!.Initializer!.ElementCount();
+        var sum = new double[channels];
+        int batches = 0;
+        foreach (var batch in loader.ReadEpoch(0))
+        {
+            var (data, shape) = runner.Run(new Dictionary<string, (DataType, long[], double[])>
+            {
+                ["input"] = (DataType.Float, batch.Shape, Array.ConvertAll(batch.Images, v => (double)v)),
+            })[0];
+            long plane = shape[2] * shape[3];
+            for (int c = 0; c < channels; c++)
+            {
+                double s = 0;
+                for (int n = 0; n < shape[0]; n++)
+                    for (long i = 0; i < plane; i++) s += data[(n * channels + c) * plane + i];
+                sum[c] += s / (shape[0] * plane);
+            }
+            batches++;
+        }
+        var adapted = summary.Parameters[bn.Input(3)!.Name].ToFloats();
+        Assert.False(adapted.SequenceEqual(bn.Input(3)!.Initializer!.ToFloats()), "AdaBN must change the running mean");
+        for (int c = 0; c < channels; c++)
+            Assert.Equal(sum[c] / batches, adapted[c], 1e-3 * Math.Max(1, Math.Abs(sum[c] / batches)));
+    }
+
+    [Fact]
+    public void TrainCommand_FeatureExtraction_ExportedBackboneEqualsInputBackbone()
+    {
+        Recipe("strategy: feature-extraction", "epochs=1");
+        string run = Path.Combine(_folder, "cli");
+        var (code, _, error) = ConsoleCapture.Run("train", Path.Combine(_folder, "recipe.yaml"), "--set", "data.val_split=0.9", "--out", run);
+        Assert.True(code == 0, error);
+
+        var backbone = ModelReader.Load(GeneratedFixtures.ModelPath("resnet_small"));
+        var exported = ModelReader.Load(Path.Combine(run, "model.onnx"));
+        Assert.Equal(["logits", "probabilities"], exported.Graph.Outputs.Select(o => o.Name));
+        int compared = 0;
+        foreach (var value in Parameters.Of(backbone.Graph).Where(p => !p.Name.StartsWith("fc.", StringComparison.Ordinal)))
+        {
+            Assert.True(value.Initializer!.Data.Span.SequenceEqual(exported.Graph[value.Name].Initializer!.Data.Span), $"'{value.Name}' changed");
+            compared++;
+        }
+        Assert.True(compared > 20);
+        Assert.Equal("[\"5\",\"6\",\"7\",\"8\",\"9\"]", exported.GetMetadata("labels"));
     }
 }
