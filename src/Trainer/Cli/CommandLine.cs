@@ -3,6 +3,7 @@ using OnnxTrainer.Ir;
 using OnnxTrainer.Data;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Recipes;
+using Spectre.Console;
 
 namespace OnnxTrainer.Cli;
 
@@ -11,6 +12,8 @@ public static class CommandLine
 {
     public static int Run(string[] args)
     {
+        // Bind Spectre's console to the current stdout: it caches the writer it first saw (embedding callers and tests redirect it).
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         var root = new RootCommand("Train, export and inspect ONNX image classifiers by transfer learning.")
         {
             TrainCommand.Create(),
