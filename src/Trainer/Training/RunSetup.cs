@@ -79,26 +79,50 @@ public sealed record RunSetup(
         return ArchitectureFactory.Create(recipe.Backbone.Architecture!, options);
     }
 
+    /// <summary>
+    /// The input contract: what the recipe sets, else what the backbone file records (a model exported by this
+    /// tool carries its preprocessing), else the backbone's input shape and ImageNet's normalization.
+    /// </summary>
     private static PreprocessingSpec PreprocessingFor(Recipe recipe, Model backbone)
     {
         var shape = backbone.Graph.Inputs.Single().Type?.Shape;
         int? Fixed(int axis) => shape is { Count: 4 } && shape[axis].Value is long v ? (int)v : null;
-        int height = recipe.Input.Height ?? Fixed(2) ?? throw recipe.Error("input.size", "input.size is needed: the backbone's input size is not fixed");
-        int width = recipe.Input.Width ?? Fixed(3) ?? height;
-        var channels = recipe.Input.Channels ?? (Fixed(1) == 1 ? ChannelLayout.L : ChannelLayout.Rgb);
+        var recorded = RecordedPreprocessing(recipe, backbone);
+        int height = recipe.Input.Height ?? recorded?.InputHeight ?? Fixed(2) ?? throw recipe.Error("input.size", "input.size is needed: the backbone's input size is not fixed");
+        int width = recipe.Input.Width ?? recorded?.InputWidth ?? Fixed(3) ?? height;
+        var channels = recipe.Input.Channels ?? (recorded?.Channels ?? (Fixed(1) == 1 ? ChannelFormat.L : ChannelFormat.Rgb)) switch
+        {
+            ChannelFormat.L => ChannelLayout.L,
+            _ => ChannelLayout.Rgb,
+        };
+        bool sameChannels = recorded is not null && (recorded.Channels == ChannelFormat.L) == (channels == ChannelLayout.L);
         var spec = new PreprocessingSpec
         {
             InputHeight = height,
             InputWidth = width,
-            Resize = recipe.Input.ResizeFor(height, width),
-            Mean = [.. recipe.Input.MeanFor(channels).Select(v => (float)v)],
-            Std = [.. recipe.Input.StdFor(channels).Select(v => (float)v)],
+            Resize = recipe.Input.Resize ?? (recorded is not null && recorded.InputHeight == height && recorded.InputWidth == width ? recorded.Resize : recipe.Input.ResizeFor(height, width)),
+            Mean = recipe.Input.Mean is null && sameChannels ? recorded!.Mean : [.. recipe.Input.MeanFor(channels).Select(v => (float)v)],
+            Std = recipe.Input.Std is null && sameChannels ? recorded!.Std : [.. recipe.Input.StdFor(channels).Select(v => (float)v)],
             Channels = channels == ChannelLayout.L ? ChannelFormat.L : ChannelFormat.Rgb,
         };
         if (Fixed(1) is int c && c != spec.ChannelCount)
             throw recipe.Error("input.channels", $"input.channels: the backbone reads {c} channel(s), the recipe gives {spec.ChannelCount}");
         spec.Validate();
         return spec;
+    }
+
+    private static PreprocessingSpec? RecordedPreprocessing(Recipe recipe, Model backbone)
+    {
+        var metadata = backbone.Metadata.GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+        if (!metadata.ContainsKey("input_size")) return null;
+        try
+        {
+            return PreprocessingSpec.FromMetadata(metadata);
+        }
+        catch (FormatException e)
+        {
+            throw recipe.Error("backbone.path", $"backbone.path: the model's preprocessing metadata is malformed: {e.Message}");
+        }
     }
 
     private static IReadOnlyList<float>? ClassWeights(Recipe recipe, ImageDataset train) => recipe.ClassWeights.Kind switch
