@@ -80,48 +80,45 @@ def write_idx(path, array):
 
 
 def prepare_data(work, sizes, seeds):
-    """IDX files for every (target, size, seed): the view's images and the seed's per-class selection."""
+    """IDX files for every (target, size, seed): the target classes only, relabelled 0-4 (the trainer refuses an IDX
+    file in which some label value below the largest has no image, even with a `classes` subset), in the target's view."""
     data = os.path.join(work, "data")
     os.makedirs(data, exist_ok=True)
     train_x = read_idx(f"{FMNIST}/train-images-idx3-ubyte.gz")
     train_y = read_idx(f"{FMNIST}/train-labels-idx1-ubyte.gz")
     test_x = read_idx(f"{FMNIST}/t10k-images-idx3-ubyte.gz")
     test_y = read_idx(f"{FMNIST}/t10k-labels-idx1-ubyte.gz")
+    test_kept = np.flatnonzero(np.isin(test_y, TARGET_CLASSES))
     files = {}
     views = {"similar": lambda x: x, "dissimilar": lambda x: 255 - x}
+
+    def write_pair(name, target, view, x, y, indices):
+        images = os.path.join(data, f"{target}-{name}-images.idx")
+        labels = os.path.join(data, f"{name}-labels.idx")
+        if not os.path.exists(images):
+            write_idx(images, view(x[indices]))
+        if not os.path.exists(labels):
+            write_idx(labels, y[indices] - TARGET_CLASSES[0])
+        return images, labels
+
     for target, view in views.items():
-        test = os.path.join(data, f"{target}-test-images.idx")
-        test_labels = os.path.join(data, "test-labels.idx")
-        if not os.path.exists(test):
-            write_idx(test, view(test_x))
-        if not os.path.exists(test_labels):
-            write_idx(test_labels, test_y)
+        test = write_pair("test", target, view, test_x, test_y, test_kept)
         for size in sizes:
             for seed in seeds:
                 if size == "all":
-                    images = os.path.join(data, f"{target}-train-images.idx")
-                    labels = os.path.join(data, "train-labels.idx")
-                    if not os.path.exists(images):
-                        write_idx(images, view(train_x))
-                    if not os.path.exists(labels):
-                        write_idx(labels, train_y)
+                    train = write_pair("train-all", target, view, train_x, train_y, np.flatnonzero(np.isin(train_y, TARGET_CLASSES)))
                 else:
-                    # Seed-based selection, the same images for both views: `size` per target class, in file order.
+                    # Seed-based selection, the same images for both views: `size` per target class, kept in file order.
                     rng = np.random.default_rng([seed, int(size)])
                     chosen = np.sort(np.concatenate([rng.choice(np.flatnonzero(train_y == c), int(size), replace=False) for c in TARGET_CLASSES]))
-                    images = os.path.join(data, f"{target}-train-{size}-seed{seed}-images.idx")
-                    labels = os.path.join(data, f"train-{size}-seed{seed}-labels.idx")
-                    if not os.path.exists(images):
-                        write_idx(images, view(train_x[chosen]))
-                    if not os.path.exists(labels):
-                        write_idx(labels, train_y[chosen])
-                files[(target, size, seed)] = (images, labels, test, test_labels)
+                    train = write_pair(f"train-{size}-seed{seed}", target, view, train_x, train_y, chosen)
+                files[(target, size, seed)] = (*train, *test)
     return files
 
 
 def idx_source(images, labels):
     names = ", ".join(f'"{n}"' for n in CLASS_NAMES)
-    return f'{{kind: idx, images: "{images}", labels: "{labels}", classes: [5, 6, 7, 8, 9], class_names: [{names}]}}'
+    return f'{{kind: idx, images: "{images}", labels: "{labels}", classes: [0, 1, 2, 3, 4], class_names: [{names}]}}'
 
 
 def overrides(strategy, files, seed, backbone, quick):

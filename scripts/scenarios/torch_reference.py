@@ -587,7 +587,9 @@ class Net(nn.Module):
         return values[self.features]
 
     def forward(self, x, input_name):
-        x = self.backbone(x, input_name)
+        return self.head_forward(self.backbone(x, input_name))
+
+    def head_forward(self, x):
         if x.dim() == 4:
             x = x.mean(dim=(2, 3))
         for i, (w, b) in enumerate(self.head):
@@ -798,6 +800,17 @@ def main():
     best_value = -math.inf if higher else math.inf
     without = 0
     per_epoch = max(1, math.ceil(len(train.labels) / batch_size))
+    # A frozen backbone without augmentation (feature extraction, truncate) is run once, as our loop caches it.
+    cached = all(not chosen for _, _, chosen in stages) and not augment.random
+    if cached:
+        net.eval()
+        with torch.no_grad():
+            features = lambda x: torch.cat([net.backbone(x[i:i + 256], graph.input.name) for i in range(0, len(x), 256)])
+            train_plain = features(train_plain)
+            val_x = features(val_x) if val_x is not None else None
+        model = net.head_forward
+    else:
+        model = lambda x: net(x, graph.input.name)
     history = []
     stopped = False
     epoch = 0
@@ -852,7 +865,7 @@ def main():
                 lr = sched(step)
                 for g in opt.param_groups:
                     g["lr"] = lr * g["scale"]
-                logits = net(x, graph.input.name)
+                logits = model(x)
                 loss = loss_fn(logits, y, smoothing, weights_t)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -863,7 +876,7 @@ def main():
                 seen += len(idx)
             metrics = {"epoch": epoch, "stage": stage_index, "learning_rate": lr, "train_loss": loss_sum / seen, "train_accuracy": correct / seen}
             if val_x is not None:
-                metrics.update(evaluate(net, val_x, val_y, batch_size, graph.input.name, smoothing, weights_t))
+                metrics.update(evaluate(net, model, val_x, val_y, batch_size, smoothing, weights_t))
             metrics["seconds"] = time.time() - clock
             history.append(metrics)
             say(f"epoch {epoch + 1}  lr {lr:.3g}  train loss {metrics['train_loss']:.4f} acc {metrics['train_accuracy']:.3%}"
@@ -891,14 +904,14 @@ def main():
             json.dump(result, f, indent=1)
 
 
-def evaluate(net, x, y, batch_size, input_name, smoothing, weights):
+def evaluate(net, model, x, y, batch_size, smoothing, weights):
     was = {k: bn.training for k, bn in net.bns.items()}
     net.eval()
     loss, correct, top5, seen = 0.0, 0, 0, 0
     with torch.no_grad():
         for start in range(0, len(y), batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-            logits = net(xb, input_name)
+            logits = model(xb)
             loss += loss_fn(logits, yb, smoothing, weights).item() * len(yb)
             correct += (logits.argmax(1) == yb).sum().item()
             k = min(5, logits.shape[1])
@@ -915,21 +928,25 @@ def _run_features(model):
     producers = {out: node for node in g.nodes for out in node[2]}
     first = next(n for n in g.nodes if n[0] == "Gemm" and any(i.startswith("head.") for i in n[1][1:]))
     value = first[1][0]
-    while value in producers and producers[value][0] in ("Flatten", "GlobalAveragePool"):
+    # ClassifierHeadBuilder's own pooling (nodes named head/...) is part of the head, not of the backbone.
+    while value in producers and producers[value][0] in ("Flatten", "GlobalAveragePool") and producers[value][4].startswith("head/"):
         value = producers[value][1][0]
     return value
 
 
 def reinit_architecture(graph, nodes, weights, seed):
     """A from-scratch architecture as LayerWriter builds it: one System.Random(seed), conv kernels He-normal
-    (fan_out, Box-Muller pairs) in build order, fresh BatchNorms (1, 0, running 0 and 1)."""
+    (fan_out, Box-Muller pairs) in build order (the initializer order of the file; the node order is topological and
+    differs), fresh BatchNorms (1, 0, running 0 and 1)."""
     random = DotNetRandom(seed)
-    for op, inputs, _, attrs, _ in nodes:
-        if op == "Conv":
-            shape = weights[inputs[1]].shape
+    kernels = {inputs[1] for op, inputs, _, _, _ in nodes if op == "Conv"}
+    for name in graph.initializers:
+        if name in kernels:
+            shape = weights[name].shape
             fan_out = shape[0] * int(np.prod(shape[2:]))
-            weights[inputs[1]] = dotnet_normal_pairs(random, shape, math.sqrt(2.0 / fan_out))
-        elif op == "BatchNormalization":
+            weights[name] = dotnet_normal_pairs(random, shape, math.sqrt(2.0 / fan_out))
+    for op, inputs, _, _, _ in nodes:
+        if op == "BatchNormalization":
             c = weights[inputs[1]].shape
             weights[inputs[1]], weights[inputs[2]] = np.ones(c, np.float32), np.zeros(c, np.float32)
             weights[inputs[3]], weights[inputs[4]] = np.zeros(c, np.float32), np.ones(c, np.float32)
