@@ -160,6 +160,7 @@ def run_ours(trainer, recipe, sets, run_dir, log):
     if os.path.exists(run_dir):
         shutil.rmtree(run_dir)
     os.makedirs(run_dir)
+    started = time.time()
     command = ["dotnet", trainer, "train", recipe] + [a for s in sets for a in ("--set", s)] + ["--out", run_dir]
     with open(os.path.join(run_dir, "command.json"), "w") as f:
         json.dump(command, f, indent=1)
@@ -168,8 +169,18 @@ def run_ours(trainer, recipe, sets, run_dir, log):
     if code != 0:
         log(f"  our trainer failed (exit {code}); see {run_dir}/stdout.log")
         return None
-    open(os.path.join(run_dir, "done"), "w").close()
+    with open(os.path.join(run_dir, "done"), "w") as f:
+        f.write(f"{time.time() - started:.1f}\n")
     return last_metrics(run_dir)
+
+
+def wall_seconds(run_dir):
+    """Wall time of our run (process start to exit, including graph building and validation)."""
+    try:
+        with open(os.path.join(run_dir, "done")) as f:
+            return float(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0.0
 
 
 def run_torch(recipe, sets, run_dir, log):
@@ -225,10 +236,12 @@ def write_report(path, args, results, sizes, seeds, targets, strategies, elapsed
         lines += ["# Transfer-learning scenarios", ""]
     lines += [
         f"- Produced by: `/usr/bin/python3 scripts/scenarios/run.py{' --quick' if args.quick else ''}` at commit `{commit}`",
-        f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}; time taken: {elapsed / 60:.1f} min (ours and PyTorch, sequential)",
+        f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}; time taken: {elapsed / 60:.1f} min wall for this invocation; the runs themselves took "
+        f"{sum(r.get('ours_seconds', 0) for r in results.values()) / 60:.1f} min (ours) + {sum(r.get('torch_seconds', 0) for r in results.values()) / 60:.1f} min (PyTorch), one after another",
         f"- Machine: {machine()}",
-        f"- Backbone: `{os.path.relpath(args.backbone, ROOT) if args.backbone.startswith(ROOT) else args.backbone}`",
-        f"- Seeds: {', '.join(map(str, seeds))} (cells are the mean over seeds); epochs: {'reduced (--quick): ' + ', '.join(f'{k} {v}' for k, v in QUICK_EPOCHS.items()) if args.quick else 'as in each recipe'}",
+        f"- Backbone: `{os.path.relpath(args.backbone, ROOT) if args.backbone.startswith(ROOT) else args.backbone}` (sha256 {sha256(args.backbone)[:16]})",
+        f"- Seeds: {', '.join(map(str, seeds))} (cells are the mean over seeds); epochs: "
+        + ("reduced (--quick): " + "; ".join(f"{k} {', '.join(v)}" for k, v in QUICK_EPOCHS.items()) if args.quick else "as in each recipe"),
         "- Task: Fashion-MNIST; backbone pretrained on classes 0-4 (T-shirt/top, Trouser, Pullover, Dress, Coat); target classes 5-9 "
         "(Sandal, Shirt, Sneaker, Bag, Ankle boot). Train: N images per class from the IDX training file (seed-based selection) or all 30,000; "
         "validation: all 5,000 target-class images of the IDX test file. Accuracy after the last epoch, in %.",
@@ -262,7 +275,7 @@ def write_report(path, args, results, sizes, seeds, targets, strategies, elapsed
                 cells.append(f"{fmt(ours)} / {fmt(torch_)}{diff}")
             lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["## Every run", "", "| target | size | strategy | seed | ours | PyTorch | diff (pp) | ours s | torch s |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += ["## Every run", "", "| target | size | strategy | seed | ours | PyTorch | diff (pp) | ours, s (wall) | PyTorch, s |", "|---|---|---|---|---|---|---|---|---|"]
     for (target, size, strategy, seed), r in sorted(results.items(), key=lambda kv: (targets.index(kv[0][0]), sizes.index(kv[0][1]), strategies.index(kv[0][2]), kv[0][3])):
         o, t = r.get("ours"), r.get("torch")
         d = f"{100 * (o - t):+.2f}" if o is not None and t is not None else ""
@@ -275,6 +288,12 @@ def write_report(path, args, results, sizes, seeds, targets, strategies, elapsed
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+def sha256(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def torch_version():
@@ -333,7 +352,7 @@ def main():
                     t0 = time.time()
                     metrics = run_ours(trainer, recipe, sets, run_dir, log)
                     entry = {"ours": metrics[-1]["val_accuracy"] if metrics else None,
-                             "ours_seconds": sum(m["seconds"] for m in metrics) if metrics else time.time() - t0}
+                             "ours_seconds": wall_seconds(run_dir)}
                     if metrics and not args.no_torch:
                         t1 = time.time()
                         reference = run_torch(recipe, sets, run_dir, log)
