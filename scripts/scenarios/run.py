@@ -236,8 +236,10 @@ def write_report(path, args, results, sizes, seeds, targets, strategies, elapsed
         lines += ["# Transfer-learning scenarios", ""]
     lines += [
         f"- Produced by: `/usr/bin/python3 scripts/scenarios/run.py{' --quick' if args.quick else ''}` at commit `{commit}`",
-        f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}; time taken: {elapsed / 60:.1f} min wall for this invocation; the runs themselves took "
-        f"{sum(r.get('ours_seconds', 0) for r in results.values()) / 60:.1f} min (ours) + {sum(r.get('torch_seconds', 0) for r in results.values()) / 60:.1f} min (PyTorch), one after another",
+        f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}; time taken: "
+        f"{(sum(r.get('ours_seconds', 0) + r.get('torch_seconds', 0) for r in results.values())) / 60:.1f} min, the sum of the runs' wall times "
+        f"(ours {sum(r.get('ours_seconds', 0) for r in results.values()) / 60:.1f} min + PyTorch {sum(r.get('torch_seconds', 0) for r in results.values()) / 60:.1f} min, "
+        f"one after another; runs finished by an earlier invocation are reused and counted; this invocation: {elapsed / 60:.1f} min)",
         f"- Machine: {machine()}",
         f"- Backbone: `{os.path.relpath(args.backbone, ROOT) if args.backbone.startswith(ROOT) else args.backbone}` (sha256 {sha256(args.backbone)[:16]})",
         f"- Seeds: {', '.join(map(str, seeds))} (cells are the mean over seeds); epochs: "
