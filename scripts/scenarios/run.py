@@ -231,7 +231,9 @@ def write_report(path, args, results, sizes, seeds, targets, strategies, elapsed
         lines += ["# Transfer-learning scenarios: QUICK SMOKE RUN", "",
                   "**This is the `--quick` smoke run** (1 seed, reduced epochs, small sizes only): it proves the scripts",
                   "work end to end; its numbers are not the results table. The full table comes from",
-                  "`/usr/bin/python3 scripts/scenarios/run.py` (3 seeds, the recipes' epochs, sizes 20, 100 and all).", ""]
+                  "`/usr/bin/python3 scripts/scenarios/run.py` (3 seeds, the recipes' epochs, sizes 20, 100 and all).",
+                  "With 3-5 epochs of a few steps each, accuracies are far below what the recipes reach, and the ranking of",
+                  "the strategies cannot be read from it; what it does show is parity with PyTorch, row by row.", ""]
     else:
         lines += ["# Transfer-learning scenarios", ""]
     lines += [
@@ -327,7 +329,13 @@ def main():
         raise SystemExit(f"no backbone at {args.backbone}: train it with recipes/from-scratch.yaml or pass --backbone")
     work = os.path.join(args.work, "quick" if args.quick else "full")
     os.makedirs(work, exist_ok=True)
-    started = datetime.datetime.now(datetime.timezone.utc)
+    # The date of the first invocation on this work folder (later ones reuse its finished runs).
+    stamp = os.path.join(work, "started")
+    if not os.path.exists(stamp):
+        with open(stamp, "w") as f:
+            f.write(datetime.datetime.now(datetime.timezone.utc).isoformat())
+    with open(stamp) as f:
+        started = datetime.datetime.fromisoformat(f.read().strip())
     clock = time.time()
     log_file = open(os.path.join(work, "run.log"), "a")
 
