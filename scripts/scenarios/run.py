@@ -121,7 +121,7 @@ def idx_source(images, labels):
     return f'{{kind: idx, images: "{images}", labels: "{labels}", classes: [0, 1, 2, 3, 4], class_names: [{names}]}}'
 
 
-def overrides(strategy, files, seed, backbone, quick):
+def overrides(strategy, files, seed, backbone, quick, cut=TRUNCATE_CUT):
     images, labels, test, test_labels = files
     sets = [
         f"data.train={idx_source(images, labels)}",
@@ -139,7 +139,7 @@ def overrides(strategy, files, seed, backbone, quick):
     if strategy != "from-scratch":
         sets.append(f"backbone.path={backbone}")
     if strategy == "truncate":
-        sets.append(f"backbone.cut={TRUNCATE_CUT}")
+        sets.append(f"backbone.cut={cut}")
     if quick:
         sets += QUICK_EPOCHS[strategy]
     return sets
@@ -251,7 +251,8 @@ def write_report(path, args, results, sizes, seeds, targets, strategies, elapsed
         "validation: all 5,000 target-class images of the IDX test file. Accuracy after the last epoch, in %.",
         "- Dissimilar target: the same images inverted (255 - x). Low-level edge/blob detectors still respond (with flipped sign), but deep "
         "features and the frozen BatchNorm statistics were fitted to bright-on-black images, so early truncation should transfer best.",
-        f"- Strategies are the shipped recipes (`recipes/<strategy>.yaml`; truncate with `backbone.cut={TRUNCATE_CUT}`, after layer2.0) with only data, "
+        f"- Strategies are the shipped recipes (`recipes/<strategy>.yaml`; truncate with `backbone.cut={args.truncate_cut}`"
+        + (", after layer2.0" if args.truncate_cut == 6 else "") + ") with only data, "
         "preprocessing (32x32, resize 32, RGB, mean 0.286, std 0.353, as the backbone was pretrained), seed and (quick) epochs overridden, and "
         "early stopping off. `head.dropout` is unset: the trainer reads but does not apply it yet.",
         "- Parity: each run is repeated by `scripts/scenarios/torch_reference.py` (PyTorch "
@@ -319,6 +320,7 @@ def main():
     parser.add_argument("--work", default="/tmp/onnx-trainer-scenarios")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs/results.md"))
     parser.add_argument("--notes", default=os.path.join(HERE, "notes.md"), help="markdown appended to the report (explanations of rows)")
+    parser.add_argument("--truncate-cut", type=int, default=TRUNCATE_CUT, help="cut point (onnx-trainer inspect) of the truncate rows")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
     parser.add_argument("--no-build", action="store_true", help="use the existing Release build of the trainer")
     args = parser.parse_args()
@@ -357,7 +359,7 @@ def main():
                 for seed in seeds:
                     done += 1
                     recipe = os.path.join(ROOT, "recipes", f"{strategy}.yaml")
-                    sets = overrides(strategy, files[(target, size, seed)], seed, args.backbone, args.quick)
+                    sets = overrides(strategy, files[(target, size, seed)], seed, args.backbone, args.quick, args.truncate_cut)
                     run_dir = os.path.join(work, "runs", f"{target}-{size}-{strategy}-seed{seed}")
                     t0 = time.time()
                     metrics = run_ours(trainer, recipe, sets, run_dir, log)
