@@ -250,7 +250,8 @@ def write_report(path, args, results, sizes, seeds, targets, strategies, elapsed
         "(Sandal, Shirt, Sneaker, Bag, Ankle boot). Train: N images per class from the IDX training file (seed-based selection) or all 30,000; "
         "validation: all 5,000 target-class images of the IDX test file. Accuracy after the last epoch, in %.",
         "- Dissimilar target: the same images inverted (255 - x). Low-level edge/blob detectors still respond (with flipped sign), but deep "
-        "features and the frozen BatchNorm statistics were fitted to bright-on-black images, so early truncation should transfer best.",
+        "features and the frozen BatchNorm statistics were fitted to bright-on-black images, so early truncation was expected to transfer best "
+        "(an early probe, in the notes below, says it does not with this backbone and the truncate recipe's pooled head).",
         f"- Strategies are the shipped recipes (`recipes/<strategy>.yaml`; truncate with `backbone.cut={args.truncate_cut}`"
         + (", after layer2.0" if args.truncate_cut == 6 else "") + ") with only data, "
         "preprocessing (32x32, resize 32, RGB, mean 0.286, std 0.353, as the backbone was pretrained), seed and (quick) epochs overridden, and "
