@@ -15,6 +15,7 @@ internal sealed record CaseResult(
     double[] OrtTimesMs)
 {
     public double? TorchMs { get; init; }
+    public double? TorchMinMs { get; init; }
     public string Load { get; init; } = "";
 
     /// <summary>ORT time over PyTorch time: below 1 means our step is faster.</summary>

@@ -46,8 +46,9 @@ internal sealed class OrtTrainingStep : IDisposable
         if (optimizedModelPath is not null) options.OptimizedModelFilePath = optimizedModelPath;
         if (profilePrefix is not null)
         {
-            options.EnableProfiling = true;
+            // The prefix first: the EnableProfiling setter hands the current prefix to ORT.
             options.ProfileOutputPathPrefix = profilePrefix;
+            options.EnableProfiling = true;
             ProfilePrefix = profilePrefix;
         }
         clock.Restart();

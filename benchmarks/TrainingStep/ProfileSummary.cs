@@ -19,8 +19,11 @@ internal sealed partial class ProfileSummary
     public required IReadOnlyList<(string Key, double Ms)> ByRule { get; init; }
     public required IReadOnlyList<(string Key, double Ms)> ByNode { get; init; }
 
-    /// <summary>Sums the kernel times of every model run after the first (the first is a warm-up).</summary>
-    public static ProfileSummary Read(string path)
+    /// <summary>
+    /// Sums the kernel times of every model run after the first (the first is a warm-up). <paramref name="ruleLabels"/>
+    /// maps forward node names to a finer label for their gradient rule (e.g. "Conv depthwise 3x3/s2").
+    /// </summary>
+    public static ProfileSummary Read(string path, IReadOnlyDictionary<string, string> ruleLabels)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         var events = doc.RootElement.ValueKind == JsonValueKind.Array ? doc.RootElement : doc.RootElement.GetProperty("traceEvents");
@@ -53,7 +56,7 @@ internal sealed partial class ProfileSummary
             if (!counted.Any(r => k.Ts >= r.Start && k.Ts <= r.End)) continue;
             double ms = k.Dur / 1000.0 / counted.Count;
             total += ms;
-            var (phase, rule) = Classify(k.Node);
+            var (phase, rule) = Classify(k.Node, ruleLabels);
             Add(byOp, $"{phase} {k.Op}", ms);
             Add(byPhase, phase, ms);
             if (rule is not null) Add(byRule, rule, ms);
@@ -77,7 +80,7 @@ internal sealed partial class ProfileSummary
         s.AppendLine("  by phase:        " + string.Join(", ", ByPhase.Select(p => Inv($"{p.Key} {p.Ms:F1} ms ({Share(p.Ms)})"))));
         s.AppendLine("  top op types (phase op: ms/step, share):");
         foreach (var (key, ms) in ByOpType.Take(top)) s.AppendLine(Inv($"    {key,-36} {ms,8:F1} {Share(ms),6}"));
-        s.AppendLine("  backward by gradient rule (forward op differentiated):");
+        s.AppendLine("  backward by gradient rule (forward op differentiated; Conv by kind):");
         foreach (var (key, ms) in ByRule.Take(top)) s.AppendLine(Inv($"    {key,-36} {ms,8:F1} {Share(ms),6}"));
         s.AppendLine("  top nodes:");
         foreach (var (key, ms) in ByNode.Take(top)) s.AppendLine(Inv($"    {Truncate(key, 90),-90} {ms,8:F2}"));
@@ -87,11 +90,12 @@ internal sealed partial class ProfileSummary
     private string Share(double ms) => TotalMs > 0 ? (ms / TotalMs).ToString("P0", CultureInfo.InvariantCulture) : "-";
 
     /// <summary>Phase of a node and, for backward nodes, the op type of the forward node it differentiates.</summary>
-    private static (string Phase, string? Rule) Classify(string node)
+    private static (string Phase, string? Rule) Classify(string node, IReadOnlyDictionary<string, string> ruleLabels)
     {
         int grad = node.LastIndexOf("_grad/", StringComparison.Ordinal);
         if (grad < 0) return node.StartsWith("loss/", StringComparison.Ordinal) ? ("loss", null) : ("fwd", null);
         var owner = node[..grad];
+        if (ruleLabels.TryGetValue(owner, out var label)) return ("bwd", label);
         var segment = owner[(owner.LastIndexOf('/') + 1)..];
         // Fan-out sums are named after the summed value ("<node>/Relu_output_0_grad/Sum"), rules after their node.
         if (segment.Contains("_output_", StringComparison.Ordinal) || owner.StartsWith("loss", StringComparison.Ordinal) && segment == "loss")

@@ -10,14 +10,15 @@ internal sealed class TorchPeer(string python, string script)
     /// <summary>Exports the benchmark models (ONNX + trainable-name lists) into the script's models folder.</summary>
     public void Export(IEnumerable<string> models) => Run(["export", "--models", .. models], out _);
 
-    /// <summary>Median milliseconds of one PyTorch training step for one case.</summary>
-    public double TimeStep(string model, string setting, int batch, int warmup, int repeats, int threads)
+    /// <summary>Median and minimum milliseconds of one PyTorch training step for one case.</summary>
+    public (double MedianMs, double MinMs) TimeStep(string model, string setting, int batch, int warmup, int repeats, int threads)
     {
         Run(["time", "--models", model, "--settings", setting, "--batch", Str(batch),
             "--warmup", Str(warmup), "--repeats", Str(repeats), "--threads", Str(threads)], out var stdout);
         var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
         using var doc = JsonDocument.Parse(last);
-        return doc.RootElement.GetProperty("results")[0].GetProperty("median_ms").GetDouble();
+        var result = doc.RootElement.GetProperty("results")[0];
+        return (result.GetProperty("median_ms").GetDouble(), result.GetProperty("min_ms").GetDouble());
     }
 
     private void Run(IEnumerable<string> args, out string stdout)
