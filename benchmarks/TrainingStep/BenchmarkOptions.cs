@@ -34,7 +34,8 @@ internal sealed class BenchmarkOptions
           --warmup N               untimed steps first (3)
           --repeats N              timed steps; the median is reported (10)
           --threads N              ORT intra-op threads and torch threads (2)
-          --with-torch             also time the PyTorch peer (training_step_torch.py) per case, in this run
+          --with-torch             also time the PyTorch peer (training_step_torch.py serve) in this run, its
+                                   steps alternating with ORT's
           --profile                ORT profile of each case (after timing): top op types by time
           --profile-runs N         steps profiled after one unprofiled warm-up step (3)
           --models-dir DIR         where <model>.onnx lives (default benchmarks/TrainingStep/models;

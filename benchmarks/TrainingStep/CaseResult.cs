@@ -16,6 +16,7 @@ internal sealed record CaseResult(
 {
     public double? TorchMs { get; init; }
     public double? TorchMinMs { get; init; }
+    public double[]? TorchTimesMs { get; init; }
     public string Load { get; init; } = "";
 
     /// <summary>ORT time over PyTorch time: below 1 means our step is faster.</summary>

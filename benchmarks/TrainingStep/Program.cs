@@ -31,7 +31,7 @@ var lastBlockPrefixes = new Dictionary<string, string[]>
     ["resnet18"] = ["layer4.", "fc."],
 };
 
-var torch = new TorchPeer(options.Python, options.TorchScript);
+using var torch = new TorchPeer(options.Python, options.TorchScript);
 var missing = options.Models.Where(m => !File.Exists(ModelPath(m))).ToList();
 if (missing.Count > 0)
 {
@@ -44,6 +44,7 @@ Console.WriteLine($"date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.Pr
 Console.WriteLine();
 
 if (options.SaveGraphsDir is { } graphsDir) Directory.CreateDirectory(graphsDir);
+if (options.WithTorch) torch.Start(options.Threads);
 
 var results = new List<CaseResult>();
 var profiles = new Dictionary<string, ProfileSummary>();
@@ -70,25 +71,27 @@ foreach (var modelName in options.Models)
                 ModelWriter.Save(step.TrainingModel, Path.Combine(saveDir, $"{modelName}.{setting}.training.onnx"));
             }
             for (int i = 0; i < options.Warmup; i++) step.Step();
+            if (options.WithTorch) torch.Prepare(modelName, setting, options.Batch, options.Warmup);
+
+            // ORT and PyTorch steps alternate, so that both sides see the same moments of a shared machine.
             var times = new double[options.Repeats];
+            var torchTimes = new double[options.WithTorch ? options.Repeats : 0];
             for (int i = 0; i < times.Length; i++)
             {
                 long start = Stopwatch.GetTimestamp();
                 step.Step();
                 times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (options.WithTorch) torchTimes[i] = torch.Step();
             }
             result = new CaseResult(modelName, setting, trainable.Count, step.NodeCount, step.BuildTime.TotalMilliseconds,
                 step.SerializeTime.TotalMilliseconds, step.SessionTime.TotalMilliseconds, Median(times), times.Min(), step.Loss, [.. times.Select(t => Math.Round(t, 1))]);
+            if (options.WithTorch)
+                result = result with { TorchMs = Median(torchTimes), TorchMinMs = torchTimes.Min(), TorchTimesMs = [.. torchTimes.Select(t => Math.Round(t, 1))] };
         }
         GC.Collect();
         Console.WriteLine(Inv($"{modelName,-13} {setting,-10} ORT {result.OrtMs,8:F1} ms (min {result.OrtMinMs:F1}; loss {result.Loss:F3}; {result.Trainable} trainable, {result.Nodes} nodes; build {result.BuildMs:F0} ms, session {result.SessionMs:F0} ms)"));
-
-        if (options.WithTorch)
-        {
-            var (median, min) = torch.TimeStep(modelName, setting, options.Batch, options.Warmup, options.Repeats, options.Threads);
-            result = result with { TorchMs = median, TorchMinMs = min };
-            Console.WriteLine(Inv($"{"",-13} {"",-10} PyTorch {median,4:F1} ms (min {min:F1}) -> ratio {result.Ratio:F2}"));
-        }
+        if (result.TorchMs is { } torchMs)
+            Console.WriteLine(Inv($"{"",-13} {"",-10} PyTorch {torchMs,4:F1} ms (min {result.TorchMinMs:F1}) -> ratio {result.Ratio:F2}"));
         result = result with { Load = $"{loadBefore} -> {LoadAverage()}" };
         Console.WriteLine($"{"",-13} {"",-10} load average {result.Load}");
         results.Add(result);

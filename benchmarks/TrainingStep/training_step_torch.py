@@ -9,6 +9,10 @@ Two jobs, both deterministic (fixed seeds):
   time     times one training step (forward + backward of mean cross-entropy, no optimizer step) with
            eval-mode BatchNorm (our exported graphs use inference BatchNorm) in two settings, "last-block"
            and "full"; prints one JSON object on the last line of stdout.
+  serve    the same step on request, one JSON line in and out over stdin/stdout, so that the C# benchmark
+           can alternate ORT and PyTorch steps (both see the same machine load on a shared machine):
+             {"op": "prepare", "model": M, "setting": S, "batch": B, "warmup": W} -> {"ok": true, ...}
+             {"op": "step"} -> {"ms": t}      (one timed step of the prepared case)
 
 Run with Debian's /usr/bin/python3 (python3-torch 1.13, libopenblas0-pthread installed). Never part of the
 unit tests; the C# benchmark calls `time` when given --with-torch.
@@ -100,7 +104,8 @@ def export(name):
     print(f"exported {path} ({os.path.getsize(path) / 1e6:.1f} MB)", file=sys.stderr, flush=True)
 
 
-def time_step(name, setting, batch, warmup, repeats):
+def make_step(name, setting, batch):
+    """A closure running one training step of the case, and the trainable tensors' count and size."""
     model = build(name)
     train = set(trainable_names(name, setting, model))
     for n, p in model.named_parameters():
@@ -117,6 +122,11 @@ def time_step(name, setting, batch, warmup, repeats):
         loss.backward()
         return loss
 
+    return step, params
+
+
+def time_step(name, setting, batch, warmup, repeats):
+    step, params = make_step(name, setting, batch)
     for _ in range(warmup):
         step()
     times = []
@@ -129,9 +139,32 @@ def time_step(name, setting, batch, warmup, repeats):
             "trainable_tensors": len(params), "trainable_elements": sum(p.numel() for p in params)}
 
 
+def serve():
+    step = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        if request["op"] == "prepare":
+            step = None  # free the previous case first
+            step, params = make_step(request["model"], request["setting"], request["batch"])
+            for _ in range(request.get("warmup", 3)):
+                step()
+            reply = {"ok": True, "trainable_tensors": len(params), "torch_version": torch.__version__,
+                     "threads": torch.get_num_threads()}
+        elif request["op"] == "step":
+            start = time.perf_counter()
+            step()
+            reply = {"ms": (time.perf_counter() - start) * 1000.0}
+        else:
+            reply = {"error": f"unknown op {request['op']}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["export", "time", "all"])
+    ap.add_argument("command", choices=["export", "time", "all", "serve"])
     ap.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
     ap.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     ap.add_argument("--batch", type=int, default=16)
@@ -142,6 +175,9 @@ def main(argv):
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
 
+    if args.command == "serve":
+        serve()
+        return 0
     if args.command in ("export", "all"):
         for name in args.models:
             export(name)
