@@ -1,0 +1,102 @@
+using System.Globalization;
+
+namespace OnnxTrainer.Benchmarks.TrainingStep;
+
+/// <summary>Command-line settings of the training-step benchmark.</summary>
+internal sealed class BenchmarkOptions
+{
+    public static readonly string[] AllModels = ["mobilenet_v2", "resnet18"];
+    public static readonly string[] AllSettings = ["last-block", "full"];
+
+    public List<string> Models { get; private set; } = [.. AllModels];
+    public List<string> Settings { get; private set; } = [.. AllSettings];
+    public int Batch { get; private set; } = 16;
+    public int Warmup { get; private set; } = 3;
+    public int Repeats { get; private set; } = 10;
+    public int Threads { get; private set; } = 2;
+    public bool WithTorch { get; private set; }
+    public bool Profile { get; private set; }
+    public int ProfileRuns { get; private set; } = 3;
+    public string ModelsDir { get; private set; } = "";
+    public string TorchScript { get; private set; } = "";
+    public string Python { get; private set; } = "/usr/bin/python3";
+    public string? JsonPath { get; private set; }
+    public string? SaveGraphsDir { get; private set; }
+
+    public const string Usage = """
+        training-step-bench: times one training step (forward + backward of mean cross-entropy) of our
+        ONNX training graphs on ONNX Runtime (CPU) for MobileNetV2 and ResNet-18 at 224x224.
+
+        options:
+          --models NAME[,NAME]     mobilenet_v2,resnet18 (default both)
+          --settings S[,S]         last-block,full (default both)
+          --batch N                batch size (16)
+          --warmup N               untimed steps first (3)
+          --repeats N              timed steps; the median is reported (10)
+          --threads N              ORT intra-op threads and torch threads (2)
+          --with-torch             also time the PyTorch peer (training_step_torch.py serve) in this run, its
+                                   steps alternating with ORT's
+          --profile                ORT profile of each case (after timing): top op types by time
+          --profile-runs N         steps profiled after one unprofiled warm-up step (3)
+          --models-dir DIR         where <model>.onnx lives (default benchmarks/TrainingStep/models;
+                                   exported by the torch script when missing)
+          --python PATH            Python with torch (/usr/bin/python3)
+          --json FILE              also write all results as JSON
+          --save-graphs DIR        write each training graph (and ORT's optimized form) for inspection
+        """;
+
+    public static BenchmarkOptions Parse(string[] args)
+    {
+        var o = new BenchmarkOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int NextInt() => int.Parse(Next(), CultureInfo.InvariantCulture) is var n && n >= 0 ? n : throw new ArgumentException($"{args[i - 1]} must be >= 0");
+            switch (args[i])
+            {
+                case "--models": o.Models = Split(Next(), AllModels); break;
+                case "--settings": o.Settings = Split(Next(), AllSettings); break;
+                case "--batch": o.Batch = NextInt(); break;
+                case "--warmup": o.Warmup = NextInt(); break;
+                case "--repeats": o.Repeats = NextInt(); break;
+                case "--threads": o.Threads = NextInt(); break;
+                case "--with-torch": o.WithTorch = true; break;
+                case "--profile": o.Profile = true; break;
+                case "--profile-runs": o.ProfileRuns = NextInt(); break;
+                case "--models-dir": o.ModelsDir = Path.GetFullPath(Next()); break;
+                case "--python": o.Python = Next(); break;
+                case "--json": o.JsonPath = Path.GetFullPath(Next()); break;
+                case "--save-graphs": o.SaveGraphsDir = Path.GetFullPath(Next()); break;
+                case "-h" or "--help": throw new HelpRequestedException();
+                default: throw new ArgumentException($"unknown option '{args[i]}'");
+            }
+        }
+        if (o.Batch < 1 || o.Repeats < 1 || o.Threads < 1) throw new ArgumentException("--batch, --repeats and --threads must be >= 1");
+
+        // The benchmark's own folder holds the torch script and (by default) the models; find it from the
+        // binary so the program runs from any working directory.
+        var home = FindBenchmarkFolder();
+        o.TorchScript = Path.Combine(home, "training_step_torch.py");
+        if (o.ModelsDir.Length == 0) o.ModelsDir = Path.Combine(home, "models");
+        return o;
+    }
+
+    private static List<string> Split(string value, string[] allowed)
+    {
+        var items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        foreach (var item in items)
+            if (!allowed.Contains(item)) throw new ArgumentException($"'{item}' is not one of {string.Join(", ", allowed)}");
+        return items;
+    }
+
+    private static string FindBenchmarkFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "benchmarks", "TrainingStep");
+            if (File.Exists(Path.Combine(candidate, "training_step_torch.py"))) return candidate;
+            if (File.Exists(Path.Combine(dir.FullName, "training_step_torch.py"))) return dir.FullName;
+        }
+        throw new InvalidOperationException("cannot find benchmarks/TrainingStep (training_step_torch.py) above " + AppContext.BaseDirectory);
+    }
+}

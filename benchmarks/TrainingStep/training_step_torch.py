@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""PyTorch peer of the ONNX Runtime training-step benchmark (benchmarks/TrainingStep).
+
+Two jobs, both deterministic (fixed seeds):
+  export   writes models/<name>.onnx (MobileNetV2 width 1.0 and ResNet-18, 1000 classes, 224x224, random
+           init) and models/<name>.json (the trainable initializer names per setting), exported the way
+           tests/fixtures/generate_models.py exports fixtures: opset 17, TrainingMode.PRESERVE, no constant
+           folding, input "input" with batch axis "N", output "logits".
+  time     times one training step (forward + backward of mean cross-entropy, no optimizer step) with
+           eval-mode BatchNorm (our exported graphs use inference BatchNorm) in two settings, "last-block"
+           and "full"; prints one JSON object on the last line of stdout.
+  serve    the same step on request, one JSON line in and out over stdin/stdout, so that the C# benchmark
+           can alternate ORT and PyTorch steps (both see the same machine load on a shared machine):
+             {"op": "prepare", "model": M, "setting": S, "batch": B, "warmup": W} -> {"ok": true, ...}
+             {"op": "step"} -> {"ms": t}      (one timed step of the prepared case)
+
+Run with Debian's /usr/bin/python3 (python3-torch 1.13, libopenblas0-pthread installed). Never part of the
+unit tests; the C# benchmark calls `time` when given --with-torch.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS_DIR = os.path.join(HERE, "models")
+SIZE = 224
+CLASSES = 1000
+
+# name -> (builder, trainable prefixes of the last-block setting). Prefixes end in "." so that
+# "features.1" can never match "features.17".
+MODELS = {
+    "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(width_mult=1.0, num_classes=CLASSES),
+                     ["features.17.", "features.18.", "classifier."]),
+    "resnet18": (lambda: torchvision.models.resnet18(num_classes=CLASSES), ["layer4.", "fc."]),
+}
+SETTINGS = ("last-block", "full")
+
+
+def seed_for(name):
+    # Stable across runs and Python versions (str hash is salted).
+    return sum((i + 1) * ord(c) for i, c in enumerate(name)) % (2**31)
+
+
+def build(name):
+    """The model in eval mode with the same weights every time (the export and the timing use one recipe)."""
+    seed = seed_for(name)
+    torch.manual_seed(seed)
+    model = MODELS[name][0]().eval()
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        # Parameters whose elements are all equal at init (BN weight=1, bias=0) get noise: the exporter
+        # deduplicates equal initializers in eval mode, which would merge BN parameters under one name.
+        for p in model.parameters():
+            flat = p.reshape(-1)
+            if flat.numel() > 0 and bool((flat == flat[0]).all()):
+                p.add_(0.1 * torch.randn(p.shape, generator=gen))
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=gen))
+                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=gen))
+    return model
+
+
+def trainable_names(name, setting, model):
+    prefixes = MODELS[name][1]
+    return [n for n, _ in model.named_parameters() if setting == "full" or any(n.startswith(p) for p in prefixes)]
+
+
+def export(name):
+    import onnx  # only the export needs it
+
+    os.makedirs(MODELS_DIR, exist_ok=True)
+    model = build(name)
+    path = os.path.join(MODELS_DIR, name + ".onnx")
+    torch.onnx.export(
+        model, torch.zeros(1, 3, SIZE, SIZE), path,
+        input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
+        opset_version=17,
+        training=torch.onnx.TrainingMode.PRESERVE,
+        do_constant_folding=False,
+        export_params=True,
+    )
+    inits = {i.name for i in onnx.load(path, load_external_data=False).graph.initializer}
+    missing = [n for n, _ in model.named_parameters() if n not in inits]
+    if missing:
+        raise SystemExit(f"{name}: parameters not exported under their torch names: {missing[:5]}")
+    info = {
+        "name": name,
+        "image_size": SIZE,
+        "classes": CLASSES,
+        "last_block_prefixes": MODELS[name][1],
+        "trainable": {s: trainable_names(name, s, model) for s in SETTINGS},
+    }
+    with open(os.path.join(MODELS_DIR, name + ".json"), "w") as f:
+        json.dump(info, f, indent=1)
+    print(f"exported {path} ({os.path.getsize(path) / 1e6:.1f} MB)", file=sys.stderr, flush=True)
+
+
+def make_step(name, setting, batch):
+    """A closure running one training step of the case, and the trainable tensors' count and size."""
+    model = build(name)
+    train = set(trainable_names(name, setting, model))
+    for n, p in model.named_parameters():
+        p.requires_grad_(n in train)
+    gen = torch.Generator().manual_seed(1234)
+    x = torch.randn(batch, 3, SIZE, SIZE, generator=gen)
+    labels = torch.randint(0, CLASSES, (batch,), generator=gen)
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def step():
+        for p in params:
+            p.grad = None  # what an optimizer's zero_grad(set_to_none=True) does; no accumulation cost
+        loss = F.cross_entropy(model(x), labels)
+        loss.backward()
+        return loss
+
+    return step, params
+
+
+def time_step(name, setting, batch, warmup, repeats):
+    step, params = make_step(name, setting, batch)
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return {"model": name, "setting": setting, "median_ms": statistics.median(times),
+            "min_ms": min(times), "times_ms": [round(t, 2) for t in times],
+            "trainable_tensors": len(params), "trainable_elements": sum(p.numel() for p in params)}
+
+
+def serve():
+    step = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        if request["op"] == "prepare":
+            step = None  # free the previous case first
+            step, params = make_step(request["model"], request["setting"], request["batch"])
+            for _ in range(request.get("warmup", 3)):
+                step()
+            reply = {"ok": True, "trainable_tensors": len(params), "torch_version": torch.__version__,
+                     "threads": torch.get_num_threads()}
+        elif request["op"] == "step":
+            start = time.perf_counter()
+            step()
+            reply = {"ms": (time.perf_counter() - start) * 1000.0}
+        else:
+            reply = {"error": f"unknown op {request['op']}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["export", "time", "all", "serve"])
+    ap.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+
+    if args.command == "serve":
+        serve()
+        return 0
+    if args.command in ("export", "all"):
+        for name in args.models:
+            export(name)
+    if args.command in ("time", "all"):
+        results = []
+        for name in args.models:
+            for setting in args.settings:
+                r = time_step(name, setting, args.batch, args.warmup, args.repeats)
+                print(f"{name} {setting}: {r['median_ms']:.1f} ms", file=sys.stderr, flush=True)
+                results.append(r)
+        print(json.dumps({"torch_version": torch.__version__, "threads": torch.get_num_threads(),
+                          "batch": args.batch, "warmup": args.warmup, "repeats": args.repeats,
+                          "results": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
