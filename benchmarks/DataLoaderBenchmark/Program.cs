@@ -15,7 +15,7 @@ GenerateJpegs(root, imageCount);
 
 var dataset = ImageDataset.FromFolder(root);
 var spec = PreprocessingSpec.ImageNet();
-var train = new AugmentationOptions { RandomResizedCrop = true, HorizontalFlip = true, Brightness = 0.4, Contrast = 0.4, Saturation = 0.4 };
+var train = new AugmentationOptions { RandomResizedCrop = true, HorizontalFlip = 0.5, Brightness = 0.4, Contrast = 0.4, Saturation = 0.4 };
 
 Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; {dataset.Count} JPEGs of 500x375 in {dataset.Classes.Count} classes, batch {batchSize}, output 3x224x224, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 Console.WriteLine();

@@ -16,8 +16,8 @@ public sealed record AugmentationOptions
     /// <summary>Range of the crop's aspect ratio (width / height), drawn log-uniformly.</summary>
     public (double Min, double Max) CropRatio { get; init; } = (3.0 / 4.0, 4.0 / 3.0);
 
-    /// <summary>Mirror left-right with probability 1/2.</summary>
-    public bool HorizontalFlip { get; init; }
+    /// <summary>Probability of mirroring left-right (torchvision's RandomHorizontalFlip(p)); 0 = off.</summary>
+    public double HorizontalFlip { get; init; }
 
     /// <summary>Rotate by an angle uniform in [-d, d] degrees (bilinear, corners filled with black); 0 = off.</summary>
     public double RotationDegrees { get; init; }
@@ -49,6 +49,11 @@ public sealed record AugmentationOptions
         if (!(CropRatio.Min > 0 && CropRatio.Min <= CropRatio.Max))
         {
             throw new ArgumentException($"Crop ratio must satisfy 0 < min <= max, got ({CropRatio.Min}, {CropRatio.Max}).");
+        }
+
+        if (!(HorizontalFlip >= 0 && HorizontalFlip <= 1))
+        {
+            throw new ArgumentException($"Horizontal flip probability must be within 0..1, got {HorizontalFlip}.");
         }
 
         if (!(RotationDegrees >= 0 && RotationDegrees <= 180))

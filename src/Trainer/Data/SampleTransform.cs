@@ -20,7 +20,7 @@ internal sealed class SampleTransform(ImagePreprocessor preprocessor, Augmentati
             ? ImageResampler.ResizeRegion(image, RandomCropBox(image.Width, image.Height, ref random), spec.InputWidth, spec.InputHeight)
             : preprocessor.ResizeAndCenterCrop(image);
 
-        if (augmentation.HorizontalFlip && random.NextDouble() < 0.5)
+        if (augmentation.HorizontalFlip > 0 && random.NextDouble() < augmentation.HorizontalFlip)
         {
             shaped = FlipHorizontally(shaped);
         }

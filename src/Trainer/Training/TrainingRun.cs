@@ -189,7 +189,7 @@ public sealed class TrainingRun
         RandomResizedCrop = spec.RandomResizedCrop is not null,
         CropScale = spec.RandomResizedCrop is { } crop ? (crop.MinScale, crop.MaxScale) : (0.08, 1.0),
         CropRatio = spec.RandomResizedCrop is { } r ? (r.MinRatio, r.MaxRatio) : (3.0 / 4.0, 4.0 / 3.0),
-        HorizontalFlip = spec.HorizontalFlip > 0,
+        HorizontalFlip = spec.HorizontalFlip,
         RotationDegrees = spec.Rotation,
         Brightness = spec.ColorJitter?.Brightness ?? 0,
         Contrast = spec.ColorJitter?.Contrast ?? 0,

@@ -11,7 +11,7 @@ public sealed class DataLoaderTests : IDisposable
     private static readonly AugmentationOptions AllAugmentations = new()
     {
         RandomResizedCrop = true,
-        HorizontalFlip = true,
+        HorizontalFlip = 0.5,
         RotationDegrees = 10,
         Brightness = 0.3,
         Contrast = 0.3,
@@ -191,4 +191,23 @@ public sealed class DataLoaderTests : IDisposable
     {
         public float[] ImageOf(int sampleIndex) => Images.AsSpan(Array.IndexOf(Indices, sampleIndex) * Length, Length).ToArray();
     }
+
+    [Fact]
+    public void HorizontalFlip_ProbabilityOne_MirrorsEveryImage()
+    {
+        var plain = new DataLoader(_dataset, Spec, new DataLoaderOptions { BatchSize = 10 }).ReadEpoch(0).Single();
+        var flipped = new DataLoader(_dataset, Spec, new DataLoaderOptions { BatchSize = 10, Augmentation = new AugmentationOptions { HorizontalFlip = 1 } }).ReadEpoch(0).Single();
+
+        const int side = 24;
+        for (int plane = 0; plane < 10 * 3; plane++)
+            for (int y = 0; y < side; y++)
+                for (int x = 0; x < side; x++)
+                    Assert.Equal(plain.Images[(plane * side + y) * side + x], flipped.Images[(plane * side + y) * side + side - 1 - x]);
+    }
+
+    [Theory]
+    [InlineData(-0.1)]
+    [InlineData(1.5)]
+    public void HorizontalFlip_ProbabilityOutsideUnitRange_Rejected(double probability) =>
+        Assert.Throws<ArgumentException>(() => new AugmentationOptions { HorizontalFlip = probability }.Validate());
 }
