@@ -1,6 +1,7 @@
+using System.Text.RegularExpressions;
 using OnnxTrainer.Architectures;
 using OnnxTrainer.Artifacts;
-using System.Text.RegularExpressions;
+using OnnxTrainer.Inference.Preprocessing;
 
 namespace OnnxTrainer.Recipes;
 
@@ -24,7 +25,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         ["from-scratch"] = TransferStrategy.FromScratch,
     };
 
-    private static readonly Dictionary<string, ChannelLayout> Channels = new() { ["RGB"] = ChannelLayout.Rgb, ["L"] = ChannelLayout.L };
+    private static readonly Dictionary<string, ChannelFormat> Channels = new() { ["RGB"] = ChannelFormat.Rgb, ["L"] = ChannelFormat.L };
 
     private static readonly Dictionary<string, BatchNormPolicy> BatchNormPolicies = new()
     {
@@ -194,11 +195,11 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
     }
 
     /// <summary>Mean or std: one value per channel on the 0..1 pixel scale.</summary>
-    private static List<double>? ReadChannelValues(MappingReader input, string key, ChannelLayout? channels)
+    private static List<double>? ReadChannelValues(MappingReader input, string key, ChannelFormat? channels)
     {
         if (input.Get(key) is not { } list) return null;
         var values = list.Items().Select(item => item.Double()).ToList();
-        int expected = channels == ChannelLayout.L ? 1 : 3;
+        int expected = channels == ChannelFormat.L ? 1 : 3;
         list.Require(channels is null ? values.Count is 1 or 3 : values.Count == expected,
             channels is null ? "must have 1 or 3 values (one per channel)" : $"must have {expected} value{(expected == 1 ? "" : "s")} for channels {NameOf(Channels, channels.Value)}");
         // ImageNet's values are often pasted on the 0..255 scale; the pipeline normalizes 0..1 pixels.

@@ -72,7 +72,7 @@ public sealed record RunSetup(
         var options = recipe.Backbone.ArchitectureOptions! with
         {
             Classes = classes,
-            InputChannels = input.Channels == ChannelLayout.L ? 1 : 3,
+            InputChannels = input.Channels == ChannelFormat.L ? 1 : 3,
             InputSize = size,
             Seed = recipe.Seed,
         };
@@ -90,12 +90,8 @@ public sealed record RunSetup(
         var recorded = RecordedPreprocessing(recipe, backbone);
         int height = recipe.Input.Height ?? recorded?.InputHeight ?? Fixed(2) ?? throw recipe.Error("input.size", "input.size is needed: the backbone's input size is not fixed");
         int width = recipe.Input.Width ?? recorded?.InputWidth ?? Fixed(3) ?? height;
-        var channels = recipe.Input.Channels ?? (recorded?.Channels ?? (Fixed(1) == 1 ? ChannelFormat.L : ChannelFormat.Rgb)) switch
-        {
-            ChannelFormat.L => ChannelLayout.L,
-            _ => ChannelLayout.Rgb,
-        };
-        bool sameChannels = recorded is not null && (recorded.Channels == ChannelFormat.L) == (channels == ChannelLayout.L);
+        var channels = recipe.Input.Channels ?? recorded?.Channels ?? (Fixed(1) == 1 ? ChannelFormat.L : ChannelFormat.Rgb);
+        bool sameChannels = recorded?.Channels == channels;
         var spec = new PreprocessingSpec
         {
             InputHeight = height,
@@ -103,7 +99,7 @@ public sealed record RunSetup(
             Resize = recipe.Input.Resize ?? (recorded is not null && recorded.InputHeight == height && recorded.InputWidth == width ? recorded.Resize : recipe.Input.ResizeFor(height, width)),
             Mean = recipe.Input.Mean is null && sameChannels ? recorded!.Mean : [.. recipe.Input.MeanFor(channels).Select(v => (float)v)],
             Std = recipe.Input.Std is null && sameChannels ? recorded!.Std : [.. recipe.Input.StdFor(channels).Select(v => (float)v)],
-            Channels = channels == ChannelLayout.L ? ChannelFormat.L : ChannelFormat.Rgb,
+            Channels = channels,
         };
         if (Fixed(1) is int c && c != spec.ChannelCount)
             throw recipe.Error("input.channels", $"input.channels: the backbone reads {c} channel(s), the recipe gives {spec.ChannelCount}");

@@ -119,7 +119,6 @@ public sealed class TrainingRun
                 if (_early.ShouldStop)
                 {
                     Say($"early stopping: {recipe.EarlyStopping!.Metric} has not improved for {_early.Patience} epochs");
-                    epoch++;
                     break;
                 }
             }

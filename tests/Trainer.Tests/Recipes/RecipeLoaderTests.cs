@@ -1,4 +1,5 @@
 using OnnxTrainer.Artifacts;
+using OnnxTrainer.Inference.Preprocessing;
 using OnnxTrainer.Recipes;
 using Xunit;
 
@@ -67,7 +68,7 @@ public class RecipeLoaderTests
         Assert.Equal("full-run", recipe.Name);
         Assert.Equal(Path.GetFullPath("/models/net.onnx"), recipe.Backbone.Path);
         Assert.Equal(BackboneCut.Head, recipe.Backbone.Cut);
-        Assert.Equal(new InputSpec(160, 128, 180, ChannelLayout.Rgb, [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]) with { Mean = recipe.Input.Mean, Std = recipe.Input.Std }, recipe.Input);
+        Assert.Equal(new InputSpec(160, 128, 180, ChannelFormat.Rgb, [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]) with { Mean = recipe.Input.Mean, Std = recipe.Input.Std }, recipe.Input);
         Assert.Equal([0.5, 0.4, 0.3], recipe.Input.Mean!);
         Assert.Equal([0.2, 0.25, 0.3], recipe.Input.Std!);
         Assert.Equal([256, 64], recipe.Head.Hidden);
@@ -240,9 +241,9 @@ public class RecipeLoaderTests
         var input = new InputSpec(null, null, null, null, null, null);
 
         Assert.Equal(256, input.ResizeFor(224, 224));
-        Assert.Equal([0.485, 0.456, 0.406], input.MeanFor(ChannelLayout.Rgb));
-        Assert.Equal([0.449], input.MeanFor(ChannelLayout.L));
-        Assert.Equal([0.226], input.StdFor(ChannelLayout.L));
+        Assert.Equal([0.485, 0.456, 0.406], input.MeanFor(ChannelFormat.Rgb));
+        Assert.Equal([0.449], input.MeanFor(ChannelFormat.L));
+        Assert.Equal([0.226], input.StdFor(ChannelFormat.L));
     }
 
     [Fact]

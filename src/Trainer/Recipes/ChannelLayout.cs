@@ -1,8 +1,0 @@
-namespace OnnxTrainer.Recipes;
-
-/// <summary>Colour channels the backbone expects.</summary>
-public enum ChannelLayout
-{
-    Rgb,
-    L,
-}
