@@ -10,7 +10,8 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
     public const string BatchSymbol = "N";
 
     /// <summary>Copies the backbone, gives its input a symbolic batch, cuts it and appends a seeded new head.</summary>
-    public static ClassifierAssembly Build(Model backbone, BackboneCut cut, int classes, IReadOnlyList<int> hidden, int seed)
+    public static ClassifierAssembly Build(Model backbone, BackboneCut cut, int classes, IReadOnlyList<int> hidden, int seed,
+        HeadPooling pooling = HeadPooling.Average)
     {
         var model = ModelReader.Load(ModelWriter.ToBytes(backbone), "backbone");
         var graph = model.Graph;
@@ -26,7 +27,7 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
         ShapeFolding.Run(graph, model.OpsetVersion);
         ShapeInference.Run(graph, model.OpsetVersion);
         var features = cut.Apply(graph);
-        var head = ClassifierHeadBuilder.Append(graph, model.OpsetVersion, features, classes, hidden, seed);
+        var head = ClassifierHeadBuilder.Append(graph, model.OpsetVersion, features, classes, hidden, seed, pooling);
         ShapeInference.Run(graph, model.OpsetVersion);
         model.ProducerName = "onnx-trainer";
         return new ClassifierAssembly(model, head, features.Name);

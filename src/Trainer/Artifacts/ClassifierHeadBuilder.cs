@@ -4,7 +4,7 @@ using Attribute = OnnxTrainer.Ir.Attribute;
 namespace OnnxTrainer.Artifacts;
 
 /// <summary>
-/// Appends a new classifier to backbone features: global average pooling and flattening for feature
+/// Appends a new classifier to backbone features: global average pooling (or plain flattening) for feature
 /// maps, optional hidden Gemm+Relu layers, and the output Gemm producing <c>logits</c>. Weights are laid
 /// out as PyTorch's nn.Linear ([out, in], transB=1) and initialized as nn.Linear does by default
 /// (He-uniform with a = sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases), from a seed.
@@ -14,7 +14,8 @@ public static class ClassifierHeadBuilder
     public const string Prefix = "head";
 
     /// <summary>Builds the head; returns its parameter names in graph order. The graph's only output becomes the logits.</summary>
-    public static IReadOnlyList<string> Append(Graph graph, long opset, Value features, int classes, IReadOnlyList<int> hidden, int seed)
+    public static IReadOnlyList<string> Append(Graph graph, long opset, Value features, int classes, IReadOnlyList<int> hidden, int seed,
+        HeadPooling pooling = HeadPooling.Average)
     {
         var shape = features.Type?.Shape ?? throw new GraphException($"the shape of features '{features.Name}' is unknown");
         var b = new GraphBuilder(graph, opset, Prefix);
@@ -22,6 +23,10 @@ public static class ClassifierHeadBuilder
         long width;
         switch (shape.Count)
         {
+            case 4 when pooling == HeadPooling.Flatten:
+                x = b.Op("Flatten", [x]);
+                width = shape.Skip(1).Aggregate(1L, (n, d) => n * (d.Value ?? throw new GraphException($"flattening features '{features.Name}' needs static C, H, W (got {features.Type})")));
+                break;
             case 4:
                 x = b.Op("Flatten", [b.Op("GlobalAveragePool", [x])]);
                 width = shape[1].Value ?? throw new GraphException($"features '{features.Name}' have an unknown channel count");

@@ -26,6 +26,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
     };
 
     private static readonly Dictionary<string, ChannelFormat> Channels = new() { ["RGB"] = ChannelFormat.Rgb, ["L"] = ChannelFormat.L };
+    private static readonly Dictionary<string, HeadPooling> Poolings = new() { ["average"] = HeadPooling.Average, ["flatten"] = HeadPooling.Flatten };
 
     private static readonly Dictionary<string, BatchNormPolicy> BatchNormPolicies = new()
     {
@@ -102,7 +103,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
             Name = name,
             Backbone = backbone,
             Input = ReadInput(root.Mapping("input", ["size", "resize", "channels", "mean", "std"])),
-            Head = ReadHead(root.Mapping("head", ["hidden", "dropout"])),
+            Head = ReadHead(root.Mapping("head", ["hidden", "dropout", "pooling"])),
             Strategy = strategy,
             Trainable = trainable,
             FineTuneLast = fineTuneLast,
@@ -217,7 +218,8 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         }).ToList() ?? [];
         var dropout = head?.Double("dropout") ?? 0;
         head?.Require("dropout", dropout is >= 0 and < 1, "must be in [0, 1)");
-        return new HeadSpec(hidden, dropout);
+        var pooling = head?.Enum("pooling", Poolings) ?? HeadPooling.Average;
+        return new HeadSpec(hidden, dropout, pooling);
     }
 
     private static List<StageSpec> ReadStages(MappingReader root, TransferStrategy strategy)

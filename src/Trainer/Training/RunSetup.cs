@@ -31,7 +31,7 @@ public sealed record RunSetup(
         ClassifierAssembly assembly;
         try
         {
-            assembly = ClassifierAssembly.Build(backbone, recipe.Backbone.Cut, data.Train.Classes.Count, recipe.Head.Hidden, recipe.Seed);
+            assembly = ClassifierAssembly.Build(backbone, recipe.Backbone.Cut, data.Train.Classes.Count, recipe.Head.Hidden, recipe.Seed, recipe.Head.Pooling);
         }
         catch (GraphException e)
         {

@@ -78,4 +78,17 @@ public class ClassifierAssemblyTests
         Assert.InRange(outputs[0].Data[0], 1.0, 2.5);
         Assert.Equal(assembly.Model.Graph["head.out.weight"].Initializer!.Dims, outputs[2].Shape);
     }
+
+    [Fact]
+    public void Build_FlattenPooling_HeadReadsEveryPosition()
+    {
+        var backbone = ModelReader.Load(GeneratedFixtures.ModelPath("resnet_small"));
+        var assembly = ClassifierAssembly.Build(backbone, new BackboneCut(CutPointIndex: 3), classes: 4, hidden: [], seed: 1, HeadPooling.Flatten);
+        var graph = assembly.Model.Graph;
+        Assert.DoesNotContain(graph.Nodes, n => n.OpType == "GlobalAveragePool" && n.Name.StartsWith("head", StringComparison.Ordinal));
+        var features = graph[assembly.FeaturesTensor].Type!.Shape!.Skip(1).Select(d => d.Value!.Value).ToArray();
+        Assert.Equal([4, features.Aggregate(1L, (a, d) => a * d)], graph["head.out.weight"].Initializer!.Dims);
+        using var runner = new OrtRunner(assembly.Model);
+        Assert.Equal([3L, 4L], runner.Run(RandomImages(3, 2))[0].Shape);
+    }
 }

@@ -142,6 +142,12 @@ public class RecipeLoaderTests
     }
 
     [Theory]
+    [InlineData("", HeadPooling.Average)]
+    [InlineData("head: { pooling: flatten }\n", HeadPooling.Flatten)]
+    public void Parse_HeadPooling_DefaultsToAverage(string line, HeadPooling expected) =>
+        Assert.Equal(expected, RecipeSamples.Parse(RecipeSamples.Minimal + line).Head.Pooling);
+
+    [Theory]
     [InlineData("cut: 4", null, 4)]
     [InlineData("cut: head", null, null)]
     [InlineData("cut: /layer3/Relu_output_0", "/layer3/Relu_output_0", null)]
