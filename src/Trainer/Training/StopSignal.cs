@@ -11,6 +11,7 @@ public sealed class StopSignal : IDisposable
     private readonly PosixSignalRegistration _interrupt;
     private readonly PosixSignalRegistration _terminate;
     private volatile bool _requested;
+    private int _stepsLeft;
 
     public StopSignal()
     {
@@ -22,6 +23,20 @@ public sealed class StopSignal : IDisposable
 
     /// <summary>Requests a stop as a signal would (tests and callers that embed the trainer).</summary>
     public void Request() => _requested = true;
+
+    /// <summary>Requests a stop after this many more training steps (callers that budget a run by steps).</summary>
+    public void RequestAfterSteps(int steps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        _stepsLeft = steps;
+    }
+
+    /// <summary>Called by the loop after each step; true when the run must stop there.</summary>
+    internal bool StepCompleted()
+    {
+        if (_stepsLeft > 0 && --_stepsLeft == 0) _requested = true;
+        return _requested;
+    }
 
     private void Handle(PosixSignalContext context)
     {

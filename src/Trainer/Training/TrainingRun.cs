@@ -229,7 +229,7 @@ public sealed class TrainingRun
                 correct += result.CorrectAmongTop(labels, 1);
                 seen += labels.Length;
                 batchIndex++;
-                if (run._stop.Requested)
+                if (run._stop.StepCompleted())
                 {
                     run.SaveCheckpoint(run._options.RunDirectory, session, session.Step, epoch, new LoopPosition(stage, batchIndex, run._early.EpochsWithoutImprovement), plan.Trainable, lr);
                     stop = $"stopped on request at epoch {epoch + 1}, batch {batchIndex}; resume with --resume";
@@ -304,7 +304,8 @@ public sealed class TrainingRun
                 run._best = new Dictionary<string, Tensor>(run._parameters);
                 run.SaveCheckpoint(Path.Combine(run._options.RunDirectory, BestDirectory), session, session.Step, epoch + 1, next, plan.Trainable, lr);
             }
-            run.SaveCheckpoint(run._options.RunDirectory, session, lastOfStage ? 0 : session.Step, epoch + 1, next, plan.Trainable, lr);
+            // A new stage starts with fresh optimizer state and step count, so its checkpoint carries neither.
+            run.SaveCheckpoint(run._options.RunDirectory, lastOfStage ? null : session, lastOfStage ? 0 : session.Step, epoch + 1, next, plan.Trainable, lr);
             run.Say($"epoch {epoch + 1}/{recipe.Epochs}  lr {lr:G3}  train loss {metrics.TrainLoss:F4} acc {metrics.TrainAccuracy:P1}" +
                 (hasVal ? $"  val loss {valLoss:F4} acc [bold]{valAccuracy:P1}[/] top-5 {valTop5:P1}" : "") +
                 $"  {metrics.ImagesPerSecond:F0} img/s" + (best ? "  [green]best[/]" : ""));

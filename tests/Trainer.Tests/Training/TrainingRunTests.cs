@@ -52,10 +52,11 @@ public sealed class TrainingRunTests : IDisposable
         return setup with { Data = new RunDatasets(train, validation) };
     }
 
-    private RunSummary Train(RunSetup setup, string name, bool resume = false, bool stopAtOnce = false)
+    private RunSummary Train(RunSetup setup, string name, bool resume = false, bool stopAtOnce = false, int stopAfterSteps = 0)
     {
         using var stop = new StopSignal();
         if (stopAtOnce) stop.Request();
+        if (stopAfterSteps > 0) stop.RequestAfterSteps(stopAfterSteps);
         return TrainingRun.Execute(setup, new TrainingRunOptions(Path.Combine(_folder, name), resume, ShowProgress: false), stop);
     }
 
@@ -83,6 +84,21 @@ public sealed class TrainingRunTests : IDisposable
         var uninterrupted = Train(setup, "whole");
         var stopped = Train(setup, "resumed", stopAtOnce: true);
         Assert.False(stopped.Completed);
+        var resumed = Train(setup, "resumed", resume: true);
+        Assert.True(resumed.Completed);
+        foreach (var (name, value) in uninterrupted.Parameters)
+            Assert.True(value.Data.Span.SequenceEqual(resumed.Parameters[name].Data.Span), $"'{name}' differs after resume");
+    }
+
+    [Theory]
+    [InlineData(5)]
+    [InlineData(7)]
+    public void Resume_AroundStageBoundary_EqualsUninterruptedRun(int stopAfterSteps)
+    {
+        // 250 training images in batches of 50: 5 steps per epoch; step 5 ends the first stage, step 7 is inside the second.
+        var setup = Small(Recipe("strategy: fine-tune\nstages:\n  - { unfreeze_last: 0, epochs: 1 }\n  - { unfreeze_last: 1, epochs: 2 }", "epochs=null"));
+        var uninterrupted = Train(setup, "whole");
+        Assert.False(Train(setup, "resumed", stopAfterSteps: stopAfterSteps).Completed);
         var resumed = Train(setup, "resumed", resume: true);
         Assert.True(resumed.Completed);
         foreach (var (name, value) in uninterrupted.Parameters)
