@@ -334,7 +334,7 @@ class Preprocessing:
 
 
 class Augmenter:
-    """SampleTransform.Apply with the same draws: random resized crop, flip (p = 0.5), rotation."""
+    """SampleTransform.Apply with the same draws: random resized crop, flip (with the recipe's probability), rotation."""
 
     def __init__(self, preprocessing, augment):
         self.pre = preprocessing
@@ -345,11 +345,11 @@ class Augmenter:
         elif isinstance(crop, dict):
             self.crop = (tuple(crop.get("scale", (0.08, 1.0))), tuple(crop.get("ratio", (3 / 4, 4 / 3))))
         flip = augment.get("horizontal_flip", False)
-        self.flip = (flip is True) or (not isinstance(flip, bool) and float(flip) > 0)
+        self.flip = (0.5 if flip else 0.0) if isinstance(flip, bool) else float(flip)
         self.rotation = float(augment.get("rotation", 0) or 0)
         if augment.get("color_jitter"):
             raise SystemExit("color_jitter is not ported to the reference")
-        self.random = bool(self.crop or self.flip or self.rotation > 0)
+        self.random = bool(self.crop or self.flip > 0 or self.rotation > 0)
 
     def crop_box(self, width, height, rng):
         area = width * height
@@ -380,7 +380,7 @@ class Augmenter:
             image = image.resize((self.pre.width, self.pre.height), Image.BILINEAR, box=box)
         else:
             image = self.pre.resize_center_crop(image)
-        if self.flip and rng.next_double() < 0.5:
+        if self.flip > 0 and rng.next_double() < self.flip:
             image = image.transpose(Image.FLIP_LEFT_RIGHT)
         if self.rotation > 0:
             image = rotate(image, rng.uniform(-self.rotation, self.rotation))
