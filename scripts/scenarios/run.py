@@ -250,12 +250,12 @@ def write_report(path, args, results, sizes, seeds, targets, strategies, elapsed
         "(Sandal, Shirt, Sneaker, Bag, Ankle boot). Train: N images per class from the IDX training file (seed-based selection) or all 30,000; "
         "validation: all 5,000 target-class images of the IDX test file. Accuracy after the last epoch, in %.",
         "- Dissimilar target: the same images inverted (255 - x). Low-level edge/blob detectors still respond (with flipped sign), but deep "
-        "features and the frozen BatchNorm statistics were fitted to bright-on-black images, so early truncation was expected to transfer best "
-        "(an early probe, in the notes below, says it does not with this backbone and the truncate recipe's pooled head).",
+        "features and the frozen BatchNorm statistics were fitted to bright-on-black images, so early truncation is expected to transfer best "
+        "(it does once the truncate head flattens the cut tensor instead of pooling it; see the notes below).",
         f"- Strategies are the shipped recipes (`recipes/<strategy>.yaml`; truncate with `backbone.cut={args.truncate_cut}`"
         + (", after layer2.0" if args.truncate_cut == 6 else "") + ") with only data, "
         "preprocessing (32x32, resize 32, RGB, mean 0.286, std 0.353, as the backbone was pretrained), seed and (quick) epochs overridden, and "
-        "early stopping off. `head.dropout` is unset: the trainer reads but does not apply it yet.",
+        "early stopping off. `head.dropout` is unset: the training graphs do not support it yet.",
         "- Parity: each run is repeated by `scripts/scenarios/torch_reference.py` (PyTorch "
         f"{torch_version()}) with the same recipe and overrides: same backbone weights, head initialization (ported .NET stream), data, "
         "shuffling and augmentation draws (ported), optimizer, schedule, epochs, batch size, label smoothing. Target: |ours - torch| <= 0.5 pp per row.",
