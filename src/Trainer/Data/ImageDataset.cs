@@ -73,7 +73,11 @@ public sealed class ImageDataset
     /// label values 0..max in order, named by <paramref name="classNames"/> or else by their number.
     /// </summary>
     /// <exception cref="DatasetException">Unreadable or malformed files, mismatched counts, a label without a name, a class without images.</exception>
-    public static ImageDataset FromIdx(string imagesPath, string labelsPath, IReadOnlyList<string>? classNames = null)
+    /// <param name="keepLabels">
+    /// Keep only these label values (relabelled 0..k-1 as <see cref="SelectClasses"/> does) before the dataset is checked,
+    /// so files whose other label values have no images open too.
+    /// </param>
+    public static ImageDataset FromIdx(string imagesPath, string labelsPath, IReadOnlyList<string>? classNames = null, IReadOnlyList<int>? keepLabels = null)
     {
         var source = IdxPixelSource.Read(imagesPath, labelsPath);
         var classCount = source.Labels.Length == 0 ? 0 : source.Labels.Max() + 1;
@@ -95,6 +99,16 @@ public sealed class ImageDataset
         }
 
         var dataset = new ImageDataset(classes, samples, keys, source, new SkipLog());
+        if (keepLabels is not null)
+        {
+            if (keepLabels.Where(l => l < 0 || l >= classCount).Select(l => (int?)l).FirstOrDefault() is int missing)
+            {
+                throw new DatasetException($"'{labelsPath}' has no label {missing} (labels go up to {classCount - 1}).");
+            }
+
+            dataset = dataset.SelectClasses(keepLabels);
+        }
+
         dataset.EnsureTrainable($"IDX files '{imagesPath}'");
         return dataset;
     }

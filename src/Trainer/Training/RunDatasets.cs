@@ -30,13 +30,11 @@ public sealed record RunDatasets(ImageDataset Train, ImageDataset? Validation)
             {
                 // Names come for the subset in its order when there is one, else for every label value.
                 var subset = source.LabelSubset;
-                var dataset = ImageDataset.FromIdx(source.Images!, source.Labels!, subset is null ? source.ClassNames : null);
-                if (subset is null) return dataset;
-                var selected = dataset.SelectClasses(subset);
-                if (source.ClassNames is not { } names) return selected;
-                // SelectClasses orders classes by label value; put the names in that order.
+                var dataset = ImageDataset.FromIdx(source.Images!, source.Labels!, subset is null ? source.ClassNames : null, subset);
+                if (subset is null || source.ClassNames is not { } names) return dataset;
+                // The subset is relabelled in order of label value; put the names in that order.
                 var byLabel = subset.Zip(names).OrderBy(p => p.First).Select(p => p.Second).ToList();
-                return selected.WithClassNames(byLabel);
+                return dataset.WithClassNames(byLabel);
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(source), source.Kind, "unknown data source kind");

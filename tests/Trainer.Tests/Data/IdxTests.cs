@@ -46,6 +46,19 @@ public sealed class IdxTests
     }
 
     [Fact]
+    public void FromIdx_KeepLabelsWithGapsElsewhere_OpensTheSubset()
+    {
+        // Labels 5..9 only: values 0..4 have no images, which FromIdx alone rejects.
+        using var tree = new TemporaryDirectory();
+        var (images, labels) = WriteIdx(tree, 10, 2, 2, i => (byte)(5 + i % 5), gzip: false);
+
+        var dataset = ImageDataset.FromIdx(images, labels, keepLabels: [5, 6, 7, 8, 9]);
+
+        Assert.Equal(["5", "6", "7", "8", "9"], dataset.Classes);
+        Assert.Equal([2, 2, 2, 2, 2], dataset.ClassCounts);
+    }
+
+    [Fact]
     public void FromIdx_WithClassNames_KeepsLabelOrder()
     {
         using var tree = new TemporaryDirectory();
