@@ -13,7 +13,7 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
     public static ClassifierAssembly Build(Model backbone, BackboneCut cut, int classes, IReadOnlyList<int> hidden, int seed,
         HeadPooling pooling = HeadPooling.Average)
     {
-        var model = ModelReader.Load(ModelWriter.ToBytes(backbone), "backbone");
+        var model = ModelReader.Copy(backbone, "backbone");
         var graph = model.Graph;
         if (graph.Inputs.Count != 1)
             throw new GraphException($"a backbone has one image input; this one has {graph.Inputs.Count} ({string.Join(", ", graph.Inputs.Select(i => i.Name))})");

@@ -23,12 +23,12 @@ public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
         if (frontier.Count != 1 || frontier[0] == input || frontier[0].Producer is null) return null;
         string boundary = frontier[0].Name;
 
-        var prefix = Copy(forward);
+        var prefix = ModelReader.Copy(forward, "forward model");
         prefix.Graph.Outputs.Clear();
         prefix.Graph.Outputs.Add(prefix.Graph[boundary]);
         prefix.Graph.RemoveDeadNodes();
 
-        var suffix = Copy(forward);
+        var suffix = ModelReader.Copy(forward, "forward model");
         var suffixGraph = suffix.Graph;
         var oldInput = suffixGraph.Inputs.Single();
         suffixGraph.DetachAsInput(suffixGraph[boundary]);
@@ -38,8 +38,6 @@ public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
             throw new GraphException($"the trainable part reads the image input '{oldInput.Name}' directly besides '{boundary}'");
         return new FrozenPrefix(prefix, suffix, boundary);
     }
-
-    private static Model Copy(Model model) => ModelReader.Load(ModelWriter.ToBytes(model), "forward model");
 
     /// <summary>Values that depend on a trainable parameter.</summary>
     private static HashSet<Value> Influenced(Graph graph, IReadOnlyCollection<string> trainable)

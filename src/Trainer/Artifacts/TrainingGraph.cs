@@ -34,7 +34,7 @@ public static class TrainingGraph
     private static Model Build(Model forward, IReadOnlyList<string> trainable, LossOptions lossOptions, bool withGradients, IReadOnlyList<string> keptOutputs)
     {
         // Work on a copy: callers keep their forward model.
-        var model = ModelReader.Load(ModelWriter.ToBytes(forward), "forward model");
+        var model = ModelReader.Copy(forward, "forward model");
         if (model.OpsetVersion < MinimumOpset)
             throw new GraphException($"the model uses opset {model.OpsetVersion}; training needs opset {MinimumOpset} or newer (re-export it, e.g. torch.onnx.export(..., opset_version=17))");
         model.Opsets[""] = Math.Max(model.OpsetVersion, TrainingOpset);

@@ -22,7 +22,7 @@ public static class Int8Quantizer
     {
         if (model.OpsetVersion < MinimumOpset)
             throw new GraphException($"int8 quantization needs opset {MinimumOpset} or newer; the model uses {model.OpsetVersion}");
-        var copy = ModelReader.Load(ModelWriter.ToBytes(model), "model");
+        var copy = ModelReader.Copy(model, "model");
         var graph = copy.Graph;
         BatchNormFolding.Run(graph);
         graph.RemoveDeadNodes(); // the unfolded weights: calibration must not load them

@@ -59,7 +59,7 @@ public sealed record StageGraphs(
     private static (Model Forward, IReadOnlyList<BatchStatistics> Statistics) TrainingForward(Model forward, IReadOnlyList<string> trainable, bool trainBatchNorm)
     {
         if (!trainBatchNorm) return (forward, []);
-        var copy = ModelReader.Load(ModelWriter.ToBytes(forward), "forward model");
+        var copy = ModelReader.Copy(forward, "forward model");
         var names = trainable.ToHashSet();
         var statistics = BatchNormTraining.Apply(copy.Graph, copy.OpsetVersion, node => node.Input(1) is { } scale && names.Contains(scale.Name));
         return (copy, statistics);

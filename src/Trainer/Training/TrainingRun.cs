@@ -280,10 +280,10 @@ public sealed class TrainingRun
             });
             if (stop is not null) return stop;
 
+            foreach (var (name, value) in session.Parameters()) run._parameters[name] = value;
             if (batchStatistics.Count > 0)
             {
                 // The eval graph holds running statistics as constants: rebuild it with this epoch's values.
-                foreach (var (name, value) in session.Parameters()) run._parameters[name] = value;
                 session.ReplaceEval(StageGraphs.LoopEvalFor(run._setup.ForwardWith(run._parameters), plan.Trainable, run._setup.Loss));
             }
             var (valLoss, valAccuracy, valTop5) = Validate();
@@ -296,7 +296,6 @@ public sealed class TrainingRun
             bool hasVal = run._valLoader is not null;
             double monitored = recipe.EarlyStopping?.Metric == EarlyStoppingMetric.ValLoss ? valLoss : valAccuracy;
             bool best = hasVal && run._early.Record(monitored);
-            foreach (var (name, value) in session.Parameters()) run._parameters[name] = value;
             bool lastOfStage = epoch + 1 == run._setup.Plan.Stages.Take(stage + 1).Sum(s => s.Epochs);
             var next = lastOfStage ? new LoopPosition(stage + 1, 0, run._early.EpochsWithoutImprovement) : new LoopPosition(stage, 0, run._early.EpochsWithoutImprovement);
             if (best)
