@@ -68,7 +68,7 @@ def _mix(z):
 
 class DeterministicRandom:
     """src/Trainer/Data/DeterministicRandom.cs: SplitMix64 streams keyed by (seed, purpose, a, b)."""
-    SHUFFLE, AUGMENT, SPLIT = 1, 2, 3
+    SHUFFLE, AUGMENT, SPLIT, DROPOUT = 1, 2, 3, 4
 
     def __init__(self, seed, purpose, a=0, b=0):
         u = lambda v: v & MASK64
@@ -91,6 +91,18 @@ class DeterministicRandom:
         for i in range(len(items) - 1, 0, -1):
             j = self.next_int(i + 1)
             items[i], items[j] = items[j], items[i]
+
+
+def dropout_masks(ratio, widths, count, seed, epoch, batch):
+    """src/Trainer/Training/DropoutMasks.cs: one stream per step, masks drawn in head order, 0 or 1/(1 - ratio) in float32."""
+    random = DeterministicRandom(seed, DeterministicRandom.DROPOUT, epoch, batch)
+    ratio = np.float32(ratio)
+    kept = np.float32(1) / (np.float32(1) - ratio)
+    masks = []
+    for width in widths:
+        values = np.array([0.0 if random.next_double() < float(ratio) else kept for _ in range(count * width)], dtype=np.float32)
+        masks.append(torch.from_numpy(values.reshape(count, width)))
+    return masks
 
 
 class DotNetRandom:
@@ -522,6 +534,8 @@ class Net(nn.Module):
         self.head_layers = [*hidden, classes]
         self.head_input = None
         self.classes = classes
+        self.dropout_masks = None  # set per training step when the recipe's head has dropout
+        self.flatten = False  # head.pooling: flatten
 
     @staticmethod
     def key(name):
@@ -589,10 +603,17 @@ class Net(nn.Module):
     def forward(self, x, input_name):
         return self.head_forward(self.backbone(x, input_name))
 
+    def pool(self, x):
+        """Feature maps to the head's input: global average pooling, or flattening with head.pooling: flatten."""
+        if x.dim() != 4:
+            return x
+        return torch.flatten(x, 1) if self.flatten else x.mean(dim=(2, 3))
+
     def head_forward(self, x):
-        if x.dim() == 4:
-            x = x.mean(dim=(2, 3))
+        x = self.pool(x)
         for i, (w, b) in enumerate(self.head):
+            if self.dropout_masks is not None:
+                x = x * self.dropout_masks[i]
             x = F.linear(x, w, b)
             if i < len(self.head) - 1:
                 x = F.relu(x)
@@ -741,13 +762,15 @@ def main():
     # ---- initialization
     head = recipe.get("head", {}) or {}
     hidden = list(head.get("hidden", []) or [])
+    dropout = float(head.get("dropout", 0) or 0)
     from_scratch = strategy == "from-scratch"
     if from_scratch and "path" not in backbone_spec:
         reinit_architecture(graph, nodes, weights, seed)
     net = Net(graph, nodes, features, classes, hidden, weights)
+    net.flatten = (head.get("pooling") or "average") == "flatten"
     net.eval()
     with torch.no_grad():
-        width = net.backbone(torch.zeros(1, input_shape[1], pre.height, pre.width), graph.input.name).shape[1]
+        width = net.pool(net.backbone(torch.zeros(1, input_shape[1], pre.height, pre.width), graph.input.name)).shape[1]
     net.build_head(width, None if args.torch_init else DotNetRandom(seed))
     if from_scratch and "path" in backbone_spec:
         torch_reinit(net)
@@ -865,7 +888,10 @@ def main():
                 lr = sched(step)
                 for g in opt.param_groups:
                     g["lr"] = lr * g["scale"]
+                if dropout > 0:
+                    net.dropout_masks = dropout_masks(dropout, [w.shape[1] for w, _ in net.head], len(idx), seed, epoch, start // batch_size)
                 logits = model(x)
+                net.dropout_masks = None
                 loss = loss_fn(logits, y, smoothing, weights_t)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -928,8 +954,9 @@ def _run_features(model):
     producers = {out: node for node in g.nodes for out in node[2]}
     first = next(n for n in g.nodes if n[0] == "Gemm" and any(i.startswith("head.") for i in n[1][1:]))
     value = first[1][0]
-    # ClassifierHeadBuilder's own pooling (nodes named head/...) is part of the head, not of the backbone.
-    while value in producers and producers[value][0] in ("Flatten", "GlobalAveragePool") and producers[value][4].startswith("head/"):
+    # ClassifierHeadBuilder's own pooling (nodes named head/...) and dropout (head.<layer>.dropout) are part of the head.
+    while value in producers and (producers[value][0] in ("Flatten", "GlobalAveragePool") and producers[value][4].startswith("head/")
+                                  or producers[value][0] == "Dropout" and producers[value][4].startswith("head.")):
         value = producers[value][1][0]
     return value
 

@@ -88,6 +88,7 @@ internal sealed class OrtRunner : IDisposable
             TensorElementType.Double => value.GetTensorDataAsSpan<double>().ToArray(),
             TensorElementType.Float => Array.ConvertAll(value.GetTensorDataAsSpan<float>().ToArray(), v => (double)v),
             TensorElementType.Int64 => Array.ConvertAll(value.GetTensorDataAsSpan<long>().ToArray(), v => (double)v),
+            TensorElementType.Bool => Array.ConvertAll(value.GetTensorDataAsSpan<bool>().ToArray(), v => v ? 1.0 : 0.0),
             _ => throw new NotSupportedException(info.ElementDataType.ToString()),
         };
         return (data, info.Shape);

@@ -11,7 +11,7 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
 
     /// <summary>Copies the backbone, gives its input a symbolic batch, cuts it and appends a seeded new head.</summary>
     public static ClassifierAssembly Build(Model backbone, BackboneCut cut, int classes, IReadOnlyList<int> hidden, int seed,
-        HeadPooling pooling = HeadPooling.Average)
+        HeadPooling pooling = HeadPooling.Average, double dropout = 0)
     {
         var model = ModelReader.Copy(backbone, "backbone");
         var graph = model.Graph;
@@ -27,7 +27,7 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
         ShapeFolding.Run(graph, model.OpsetVersion);
         ShapeInference.Run(graph, model.OpsetVersion);
         var features = cut.Apply(graph);
-        var head = ClassifierHeadBuilder.Append(graph, model.OpsetVersion, features, classes, hidden, seed, pooling);
+        var head = ClassifierHeadBuilder.Append(graph, model.OpsetVersion, features, classes, hidden, seed, pooling, dropout);
         ShapeInference.Run(graph, model.OpsetVersion);
         model.ProducerName = "onnx-trainer";
         return new ClassifierAssembly(model, head, features.Name);

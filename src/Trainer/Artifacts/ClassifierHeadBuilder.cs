@@ -5,7 +5,8 @@ namespace OnnxTrainer.Artifacts;
 
 /// <summary>
 /// Appends a new classifier to backbone features: global average pooling (or plain flattening) for feature
-/// maps, optional hidden Gemm+Relu layers, and the output Gemm producing <c>logits</c>. Weights are laid
+/// maps, optional hidden Gemm+Relu layers, and the output Gemm producing <c>logits</c>; with dropout, an
+/// inference-mode Dropout node before each Gemm (see <see cref="HeadDropout"/> for its training forms). Weights are laid
 /// out as PyTorch's nn.Linear ([out, in], transB=1) and initialized as nn.Linear does by default
 /// (He-uniform with a = sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases), from a seed.
 /// </summary>
@@ -15,7 +16,7 @@ public static class ClassifierHeadBuilder
 
     /// <summary>Builds the head; returns its parameter names in graph order. The graph's only output becomes the logits.</summary>
     public static IReadOnlyList<string> Append(Graph graph, long opset, Value features, int classes, IReadOnlyList<int> hidden, int seed,
-        HeadPooling pooling = HeadPooling.Average)
+        HeadPooling pooling = HeadPooling.Average, double dropout = 0)
     {
         var shape = features.Type?.Shape ?? throw new GraphException($"the shape of features '{features.Name}' is unknown");
         var b = new GraphBuilder(graph, opset, Prefix);
@@ -47,6 +48,11 @@ public static class ClassifierHeadBuilder
             string layer = last ? $"{Prefix}.out" : $"{Prefix}.{i}";
             var weight = graph.AddInitializer($"{layer}.weight", Uniform(random, [layers[i], width]));
             var bias = graph.AddInitializer($"{layer}.bias", Uniform(random, [layers[i]], fanIn: width));
+            if (dropout > 0)
+            {
+                var ratio = graph.AddInitializer($"{layer}.dropout_ratio", Tensor.Scalar((float)dropout));
+                x = graph.AddNode("Dropout", [x, ratio], [$"{layer}.dropped"], name: $"{layer}.dropout").Output();
+            }
             names.Add(weight.Name);
             names.Add(bias.Name);
             x = b.Op("Gemm", [x, weight, bias], Attribute.Of("transB", 1L));

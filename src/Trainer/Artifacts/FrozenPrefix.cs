@@ -7,7 +7,8 @@ namespace OnnxTrainer.Artifacts;
 /// The split of a forward classifier into the part that no trainable parameter influences (the frozen
 /// prefix, run forward only, and cacheable when its input is deterministic) and the trainable suffix that
 /// the training graph is built from. The boundary is the single tensor through which the frozen part
-/// feeds the trainable part.
+/// feeds the trainable part. Inputs after the image (the loop's dropout masks) vary per step like the trainable
+/// parameters, so what they reach belongs to the suffix, whose inputs are the boundary tensor and then them.
 /// </summary>
 public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
 {
@@ -15,8 +16,8 @@ public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
     public static FrozenPrefix? Split(Model forward, IReadOnlyCollection<string> trainable)
     {
         var graph = forward.Graph;
-        var influenced = Influenced(graph, trainable);
-        var input = graph.Inputs.Single();
+        var input = graph.Inputs[0];
+        var influenced = Influenced(graph, [.. trainable, .. graph.Inputs.Skip(1).Select(i => i.Name)]);
         var frontier = graph.Values
             .Where(v => !influenced.Contains(v) && !v.IsInitializer && v.Type?.ElementType.IsFloatingPoint() == true && v.Users.Any(u => u.Outputs.Any(influenced.Contains)))
             .ToList();
@@ -26,13 +27,16 @@ public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
         var prefix = ModelReader.Copy(forward, "forward model");
         prefix.Graph.Outputs.Clear();
         prefix.Graph.Outputs.Add(prefix.Graph[boundary]);
+        prefix.Graph.Inputs.RemoveRange(1, prefix.Graph.Inputs.Count - 1);
         prefix.Graph.RemoveDeadNodes();
 
         var suffix = ModelReader.Copy(forward, "forward model");
         var suffixGraph = suffix.Graph;
-        var oldInput = suffixGraph.Inputs.Single();
+        var oldInput = suffixGraph.Inputs[0];
         suffixGraph.DetachAsInput(suffixGraph[boundary]);
         suffixGraph.Inputs.Remove(oldInput);
+        suffixGraph.Inputs.Insert(0, suffixGraph.Inputs[^1]);
+        suffixGraph.Inputs.RemoveAt(suffixGraph.Inputs.Count - 1);
         suffixGraph.RemoveDeadNodes();
         if (oldInput.Users.Count > 0)
             throw new GraphException($"the trainable part reads the image input '{oldInput.Name}' directly besides '{boundary}'");

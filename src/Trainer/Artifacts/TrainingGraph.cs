@@ -8,7 +8,8 @@ namespace OnnxTrainer.Artifacts;
 /// <summary>
 /// Turns a forward classifier (one image input, logits output) into the training and eval graphs of the
 /// artifact contract: inputs <c>input</c>, <c>labels</c>, then each trainable parameter under its
-/// initializer name; outputs <c>loss</c>, <c>logits</c> and (training only) <c>&lt;param&gt;_grad</c>.
+/// initializer name, then any further inputs of the forward graph (the loop's dropout masks); outputs <c>loss</c>,
+/// <c>logits</c> and (training only) <c>&lt;param&gt;_grad</c>.
 /// Frozen parameters stay initializers so ONNX Runtime can fold and pre-pack them.
 /// </summary>
 public static class TrainingGraph
@@ -43,9 +44,10 @@ public static class TrainingGraph
         ShapeFolding.Run(graph, opset);
         ShapeInference.Run(graph, opset);
 
-        if (graph.Inputs.Count != 1) throw new GraphException($"a classifier backbone has one input; this one has {graph.Inputs.Count}");
+        if (graph.Inputs.Count == 0) throw new GraphException("the model has no input");
         if (graph.Outputs.Count == 0) throw new GraphException("the model has no output");
         var input = graph.Inputs[0];
+        var further = graph.Inputs.Skip(1).ToList();
         var logits = graph.Outputs[0];
         graph.RenameTo(input, InputName);
         graph.RenameTo(logits, LogitsName);
@@ -77,6 +79,8 @@ public static class TrainingGraph
         if (withGradients) GradientBuilder.Build(graph, opset, loss, parameters);
         graph.Outputs.AddRange(kept);
         graph.RemoveDeadNodes();
+        graph.Inputs.RemoveAll(further.Contains);
+        graph.Inputs.AddRange(further);
         return model;
     }
 }

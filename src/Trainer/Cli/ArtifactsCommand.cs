@@ -30,7 +30,7 @@ public static class ArtifactsCommand
         Directory.CreateDirectory(directory);
         var parameters = setup.InitialParameters();
         var stage = setup.Plan.Stages[0];
-        var graphs = StageGraphs.Build(setup.ForwardWith(parameters), stage, recipe.Optimizer, setup.Loss, setup.TrainsBatchNorm);
+        var graphs = StageGraphs.Build(setup.ForwardWith(parameters), stage, recipe.Optimizer, setup.Loss, setup.TrainsBatchNorm, recipe.Seed);
         graphs.Write(directory);
         new Checkpoint
         {

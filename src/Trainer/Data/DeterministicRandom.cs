@@ -13,6 +13,7 @@ internal struct DeterministicRandom
         Shuffle = 1,
         Augment = 2,
         Split = 3,
+        Dropout = 4,
     }
 
     private ulong _state;

@@ -4,7 +4,7 @@ namespace OnnxTrainer.Ir;
 /// Which initializers are learnable parameters, in the sense of torch's <c>model.parameters()</c>, so that
 /// counts agree with the framework a backbone came from. A parameter is a floating-point initializer that
 /// some node reads in a weight-like slot. Not parameters: BatchNormalization's running mean and variance
-/// (torch buffers), constants that only feed operator settings (Clip bounds, Pad values, Resize scales),
+/// (torch buffers), constants that only feed operator settings (Clip bounds, Pad values, Resize scales, Dropout ratios),
 /// integer tensors (shapes, indices, num_batches_tracked) and initializers nothing reads.
 /// </summary>
 public static class Parameters
@@ -14,6 +14,7 @@ public static class Parameters
     {
         ["BatchNormalization"] = [3, 4],
         ["Clip"] = [1, 2],
+        ["Dropout"] = [1],
         ["Pad"] = [2],
         ["Resize"] = [1, 2],
         ["Upsample"] = [1],

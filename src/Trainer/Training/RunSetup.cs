@@ -23,15 +23,13 @@ public sealed record RunSetup(
     public static RunSetup Prepare(Recipe recipe)
     {
         RecipeFiles.EnsureExist(recipe);
-        if (recipe.Head.Dropout > 0)
-            throw recipe.Error("head.dropout", "head.dropout is not supported by the training graphs yet; leave it at 0");
         var data = RunDatasets.Open(recipe.Data, recipe.Seed);
         var backbone = recipe.Backbone.Path is { } path ? ModelReader.Load(path) : Architecture(recipe, data.Train.Classes.Count);
         var preprocessing = PreprocessingFor(recipe, backbone);
         ClassifierAssembly assembly;
         try
         {
-            assembly = ClassifierAssembly.Build(backbone, recipe.Backbone.Cut, data.Train.Classes.Count, recipe.Head.Hidden, recipe.Seed, recipe.Head.Pooling);
+            assembly = ClassifierAssembly.Build(backbone, recipe.Backbone.Cut, data.Train.Classes.Count, recipe.Head.Hidden, recipe.Seed, recipe.Head.Pooling, recipe.Head.Dropout);
         }
         catch (GraphException e)
         {

@@ -9,7 +9,8 @@ namespace OnnxTrainer.Training;
 /// The graphs of one training stage. <see cref="Training"/>, <see cref="Eval"/> and <see cref="Optimizer"/> are
 /// the contract artifacts (image input). The loop runs <see cref="LoopTraining"/>/<see cref="LoopEval"/>: the same
 /// graphs over the trainable suffix only, fed by <see cref="Prefix"/> (run forward only, cacheable) when the
-/// frozen part of the network can be split off.
+/// frozen part of the network can be split off. With head dropout the artifact samples its masks in the graph while
+/// the loop graphs read them as the inputs <see cref="DropoutMasks"/> (see <see cref="HeadDropout"/>).
 /// </summary>
 public sealed record StageGraphs(
     IReadOnlyList<string> Trainable,
@@ -19,7 +20,8 @@ public sealed record StageGraphs(
     Model Optimizer,
     FrozenPrefix? Prefix,
     Model LoopTraining,
-    Model LoopEval)
+    Model LoopEval,
+    IReadOnlyList<DropoutMask> DropoutMasks)
 {
     public const string TrainingFile = "training_model.onnx";
     public const string EvalFile = "eval_model.onnx";
@@ -30,12 +32,13 @@ public sealed record StageGraphs(
     /// BatchNorm layers whose scale trains use batch statistics in the training graph (outputs
     /// <see cref="BatchStatistics"/> for the running update); the eval graphs keep the running statistics.
     /// </param>
-    public static StageGraphs Build(Model forward, StagePlan stage, OptimizerSpec optimizer, LossOptions loss, bool trainBatchNorm)
+    /// <param name="seed">Seeds the artifact's in-graph dropout sampling.</param>
+    public static StageGraphs Build(Model forward, StagePlan stage, OptimizerSpec optimizer, LossOptions loss, bool trainBatchNorm, int seed)
     {
         var trainable = stage.Trainable;
         var (trainingForward, statistics) = TrainingForward(forward, trainable, trainBatchNorm);
         var kept = statistics.SelectMany(s => new[] { s.BatchMean, s.BatchVariance }).ToList();
-        var training = TrainingGraph.BuildTraining(trainingForward, trainable, loss, kept);
+        var training = TrainingGraph.BuildTraining(HeadDropout.Sampled(trainingForward, seed), trainable, loss, kept);
         var eval = TrainingGraph.BuildEval(forward, trainable, loss);
         var shapes = trainable.Select(name => (name, forward.Graph[name].Initializer!.Dims)).ToList();
         var options = OptimizerOptions(optimizer) with
@@ -45,11 +48,15 @@ public sealed record StageGraphs(
         };
         var optimizerModel = OptimizerGraph.Build(shapes, options);
 
-        var prefix = FrozenPrefix.Split(trainingForward, trainable);
-        return prefix is null
-            ? new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, training, eval)
-            : new StageGraphs(trainable, statistics, training, eval, optimizerModel, prefix,
-                TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept), LoopEvalFor(forward, trainable, loss));
+        var (loopForward, masks) = HeadDropout.Masked(trainingForward);
+        var prefix = FrozenPrefix.Split(loopForward, trainable);
+        if (prefix is null)
+        {
+            var loopTraining = masks.Count == 0 ? training : TrainingGraph.BuildTraining(loopForward, trainable, loss, kept);
+            return new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, loopTraining, eval, masks);
+        }
+        return new StageGraphs(trainable, statistics, training, eval, optimizerModel, prefix,
+            TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept), LoopEvalFor(forward, trainable, loss), masks);
     }
 
     /// <summary>The eval graph the loop runs (over the trainable suffix when the frozen prefix splits off), for the given parameter values.</summary>

@@ -95,7 +95,7 @@ public sealed class TrainingRun
         {
             var plan = _setup.Plan.Stages[stage];
             int stageFirstEpoch = _setup.Plan.Stages.Take(stage).Sum(s => s.Epochs);
-            var graphs = StageGraphs.Build(_setup.ForwardWith(_parameters), plan, recipe.Optimizer, _setup.Loss, _setup.TrainsBatchNorm);
+            var graphs = StageGraphs.Build(_setup.ForwardWith(_parameters), plan, recipe.Optimizer, _setup.Loss, _setup.TrainsBatchNorm, recipe.Seed);
             if (stage == 0 && resumed is null)
             {
                 graphs.Write(_options.RunDirectory);
@@ -107,7 +107,7 @@ public sealed class TrainingRun
                 [.. graphs.BatchStatistics.SelectMany(b => new[] { b.BatchMean, b.BatchVariance })]);
             if (resumingHere) session.Step = resumed!.Step;
             using var prefix = graphs.Prefix is null ? null : new PrefixRunner(graphs.Prefix.Prefix, _options.ExecutionOrDefault);
-            var stageRun = new StageRun(this, plan, session, prefix, Schedule(plan), graphs.BatchStatistics);
+            var stageRun = new StageRun(this, plan, session, prefix, Schedule(plan), graphs.BatchStatistics, new DropoutMasks(graphs.DropoutMasks, recipe.Seed));
             Say($"stage {stage + 1}/{_setup.Plan.Stages.Count}: {plan.Trainable.Count} trainable tensors, {plan.Epochs} epoch(s)" +
                 (prefix is null ? "" : $", frozen prefix up to '{graphs.Prefix!.Boundary}' runs forward only" + (stageRun.Cacheable ? " (cached)" : "")));
 
@@ -197,7 +197,7 @@ public sealed class TrainingRun
 
     /// <summary>One stage's epochs: its session, prefix, feature caches and schedule.</summary>
     private sealed class StageRun(TrainingRun run, StagePlan plan, TrainingSession session, PrefixRunner? prefix, LearningRateSchedule schedule,
-        IReadOnlyList<BatchStatistics> batchStatistics)
+        IReadOnlyList<BatchStatistics> batchStatistics, DropoutMasks dropout)
     {
         private readonly FeatureCache? _trainCache = prefix is not null && !run._setup.Recipe.Data.Augment.IsRandom && CacheBytes(run) > 0
             ? new FeatureCache(prefix.FeatureLength, CacheBytes(run)) : null;
@@ -218,7 +218,8 @@ public sealed class TrainingRun
             void Step(float[] inputs, long[] shape, long[] labels)
             {
                 lr = schedule.RateAt(session.Step);
-                var result = session.TrainStep(inputs, shape, labels, (float)lr);
+                var masks = dropout.Masks.Count == 0 ? null : dropout.Draw(labels.Length, epoch, batchIndex);
+                var result = session.TrainStep(inputs, shape, labels, (float)lr, masks);
                 if (!float.IsFinite(result.Loss))
                 {
                     stop = $"the loss became {result.Loss} at epoch {epoch + 1}, batch {batchIndex + 1}; the last good checkpoint is kept (try a lower learning rate)";

@@ -76,12 +76,16 @@ public sealed class TrainingSession : IDisposable
     public long Step { get => _step[0]; set => _step[0] = value; }
 
     /// <summary>One forward, backward and optimizer update on a batch.</summary>
-    public StepResult TrainStep(float[] images, long[] shape, long[] labels, float learningRate)
+    /// <param name="further">Values of the training graph's further inputs for this step (dropout masks).</param>
+    public StepResult TrainStep(float[] images, long[] shape, long[] labels, float learningRate,
+        IReadOnlyList<(string Name, float[] Values, long[] Shape)>? further = null)
     {
         using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
         using var labelValue = OrtValue.CreateTensorValueFromMemory(labels, [labels.Length]);
+        var furtherValues = (further ?? []).Select(f => (f.Name, Value: OrtValue.CreateTensorValueFromMemory(f.Values, f.Shape))).ToList();
         _trainingBinding.BindInput(TrainingGraph.InputName, input);
         _trainingBinding.BindInput(TrainingGraph.LabelsName, labelValue);
+        foreach (var (name, value) in furtherValues) _trainingBinding.BindInput(name, value);
         foreach (var p in _parameters) _trainingBinding.BindInput(p.Name, p.Current);
         // Logits change shape with the batch: ORT would reuse a device output bound once, so outputs are rebound
         // each step. They come back in binding order: loss and logits first, where ReadOutputs expects them.
@@ -90,7 +94,14 @@ public sealed class TrainingSession : IDisposable
         _trainingBinding.BindOutputToDevice(TrainingGraph.LogitsName, OrtMemoryInfo.DefaultInstance);
         foreach (var name in _extraOutputs) _trainingBinding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
         foreach (var (name, _, value) in _gradients) _trainingBinding.BindOutput(name, value);
-        _training.RunWithBinding(_runOptions, _trainingBinding);
+        try
+        {
+            _training.RunWithBinding(_runOptions, _trainingBinding);
+        }
+        finally
+        {
+            foreach (var (_, value) in furtherValues) value.Dispose();
+        }
         var outputs = _trainingBinding.GetOutputValues();
         var result = ReadOutputs(outputs, labels.Length) with
         {

@@ -78,6 +78,7 @@ public sealed class TrainingRunTests : IDisposable
     [Theory]
     [InlineData("strategy: feature-extraction")]
     [InlineData("strategy: fine-tune\nfine_tune_last: 1")]
+    [InlineData("strategy: fine-tune\nfine_tune_last: 1\nhead: { hidden: [16], dropout: 0.5 }")]
     public void Resume_AfterStopMidEpoch_EqualsUninterruptedRun(string strategy)
     {
         var setup = Small(Recipe(strategy));
@@ -112,6 +113,20 @@ public sealed class TrainingRunTests : IDisposable
         var uncached = Train(Small(Recipe("strategy: feature-extraction", "data.cache_mb=0")), "uncached");
         foreach (var (name, value) in cached.Parameters)
             Assert.True(value.Data.Span.SequenceEqual(uncached.Parameters[name].Data.Span), $"'{name}' differs with the feature cache");
+    }
+
+    [Fact]
+    public void HeadDropout_ChangesTraining_CachedEqualsUncached()
+    {
+        const string dropout = "strategy: feature-extraction\nhead: { hidden: [16], dropout: 0.5 }";
+        var cached = Train(Small(Recipe(dropout)), "cached");
+        var uncached = Train(Small(Recipe(dropout, "data.cache_mb=0")), "uncached");
+        var without = Train(Small(Recipe(dropout, "head.dropout=0")), "without");
+        foreach (var (name, value) in cached.Parameters)
+            Assert.True(value.Data.Span.SequenceEqual(uncached.Parameters[name].Data.Span), $"'{name}' differs with the feature cache");
+        Assert.False(cached.Parameters["head.out.weight"].Data.Span.SequenceEqual(without.Parameters["head.out.weight"].Data.Span));
+        // Dropout regularizes: the training loss (measured with dropped units) is higher than without dropout.
+        Assert.True(cached.Epochs[^1].TrainLoss > without.Epochs[^1].TrainLoss, $"{cached.Epochs[^1].TrainLoss} vs {without.Epochs[^1].TrainLoss}");
     }
 
     [Fact]

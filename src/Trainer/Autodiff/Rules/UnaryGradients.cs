@@ -34,14 +34,26 @@ internal sealed class IdentityGradient : IGradientRule
     public Value?[] Build(GradientContext c) => [c.GO(0)];
 }
 
-/// <summary>Dropout as exported for inference is the identity; training-mode dropout is not part of our forward graphs.</summary>
+/// <summary>
+/// Dropout in inference mode (as exported) is the identity. In training mode the gradient passes where the node's
+/// mask output kept the element, scaled by 1/(1 - ratio) as the forward was: dX = dY * Cast(mask) / (1 - ratio).
+/// </summary>
 internal sealed class DropoutGradient : IGradientRule
 {
     public Value?[] Build(GradientContext c)
     {
-        if (c.Node.Input(2) is { } mode && (mode.Initializer is not { } t || t.ToInt64s()[0] != 0))
-            throw new GraphException($"{c.Node}: dropout in training mode is not supported in the forward graph");
-        return [c.GO(0), .. Enumerable.Repeat<Value?>(null, c.Node.Inputs.Count - 1)];
+        var rest = Enumerable.Repeat<Value?>(null, c.Node.Inputs.Count - 1);
+        if (c.Node.Input(2) is not { } mode || mode.Initializer is { } t && t.ToInt64s()[0] == 0)
+            return [c.GO(0), .. rest];
+        if (mode.Initializer is null)
+            throw new GraphException($"{c.Node}: training_mode must be a constant to differentiate dropout");
+        if (c.Node.Outputs.Count < 2)
+            throw new GraphException($"{c.Node}: dropout in training mode needs its mask output to be differentiated");
+        var ratio = c.Node.Input(1);
+        var scale = ratio?.Initializer is { } r
+            ? c.ScalarLike(1f / (1f - r.ToFloats()[0]), c.O(0)) // in float, as ONNX Runtime's kernel scales
+            : c.Div(c.One, c.Sub(c.One, ratio is null ? c.ScalarLike(0.5, c.O(0)) : c.Cast(ratio, c.ElementType(c.O(0)))));
+        return [c.Mul(c.GO(0)!, c.Mul(c.Cast(c.O(1), c.ElementType(c.O(0))), scale)), .. rest];
     }
 }
 
