@@ -35,7 +35,10 @@ internal sealed class OrtTrainingStep : IDisposable
         var bytes = ModelWriter.ToBytes(TrainingModel);
         SerializeTime = clock.Elapsed;
 
-        // The settings of the benchmark: all graph optimizations, 2 intra-op threads, sequential.
+        // The settings of the benchmark: all graph optimizations, 2 intra-op threads, sequential. No spin-waiting:
+        // ORT and PyTorch steps alternate, and one side's idle threads spinning after its step slowed the other's next
+        // step (ResNet-18 full: ORT steps jumped between ~740 and ~870 ms within a run; PyTorch runs with
+        // OMP_WAIT_POLICY=PASSIVE for the same reason).
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -43,6 +46,7 @@ internal sealed class OrtTrainingStep : IDisposable
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (optimizedModelPath is not null) options.OptimizedModelFilePath = optimizedModelPath;
         if (profilePrefix is not null)
         {

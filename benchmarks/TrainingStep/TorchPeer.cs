@@ -68,6 +68,7 @@ internal sealed class TorchPeer(string python, string script) : IDisposable
             RedirectStandardInput = redirectInput,
             UseShellExecute = false,
         };
+        start.Environment["OMP_WAIT_POLICY"] = "PASSIVE"; // see OrtTrainingStep: no spin-waiting on either side
         start.ArgumentList.Add(script);
         foreach (var a in args) start.ArgumentList.Add(a);
         return start;

@@ -1,5 +1,6 @@
 using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Shapes;
 using Xunit;
 using Attribute = OnnxTrainer.Ir.Attribute;
 
@@ -48,7 +49,37 @@ public class ConvGradientTests
         { "1-D depthwise dilation 2", [2, 3, 11], [3, 1, 3], "g=3;d=2;p=2,2" },
         { "1-D SAME_UPPER s2", [2, 3, 10], [4, 3, 4], "s=2;auto=SAME_UPPER" },
         { "3-D", [1, 2, 4, 5, 4], [3, 2, 2, 3, 2], "s=1,2,1;p=1,1,0,0,1,1;bias" },
+        // 16+ input channels: dW is one Gemm per kernel tap, over flat shifts on large grids, over 2-D windows otherwise.
+        { "per-tap flat 3x3", [2, 16, 30, 30], [3, 16, 3, 3], "p=1,1,1,1;bias" },
+        { "per-tap flat dilation 2", [1, 16, 60, 60], [2, 16, 3, 3], "d=2,2;p=2,2,2,2" },
+        { "per-tap flat asymmetric", [1, 16, 30, 31], [2, 16, 3, 2], "p=0,1,2,0" },
+        { "per-tap flat 1-D", [2, 16, 40], [3, 16, 3], "p=1,1" },
+        { "per-tap flat s2 (phases)", [1, 16, 56, 56], [2, 16, 3, 3], "s=2,2;p=1,1,1,1;bias" },
+        { "per-tap flat s2, phases of two grid sizes", [1, 16, 57, 57], [2, 16, 3, 3], "s=2,2;p=1,1,1,1" },
+        { "per-tap flat s2 dilation 2", [1, 16, 60, 60], [2, 16, 3, 3], "d=2,2;s=2,2;p=2,2,2,2" },
+        { "per-tap 3x3 small grid", [2, 16, 6, 6], [3, 16, 3, 3], "p=1,1,1,1" },
+        { "per-tap 3x3 s2", [2, 16, 9, 9], [3, 16, 3, 3], "s=2,2;p=1,1,1,1;bias" },
+        { "per-tap SAME_UPPER s2", [1, 16, 8, 7], [3, 16, 3, 3], "s=2,2;auto=SAME_UPPER" },
+        { "per-tap 1-D s2", [2, 16, 9], [3, 16, 3], "s=2;p=1,0" },
+        { "per-tap 3-D", [1, 16, 4, 5, 4], [2, 16, 2, 3, 2], "s=1,2,1;p=1,1,0,0,1,1" },
     };
+
+    [Theory]
+    [InlineData(30, 1)]
+    [InlineData(6, 1)]
+    [InlineData(9, 2)]
+    public void Conv_ManyChannels_WeightGradientIsOneGemmPerTap(long size, long stride)
+    {
+        var check = new GradientCheck(DataType.Float);
+        var x = check.Input("x", [2, 16, size, size]);
+        var w = check.Input("w", [3, 16, 3, 3]);
+        var y = Conv(check.Builder, [x, w], Parse($"s={stride},{stride};p=1,1,1,1"));
+        var loss = check.Builder.ReduceSum(y, [], keepDims: false);
+        ShapeInference.Run(check.Graph, 17);
+        GradientBuilder.Build(check.Graph, 17, loss, [w]);
+        Assert.Equal(9, check.Graph.Nodes.Count(n => n.OpType == "Gemm"));
+        Assert.DoesNotContain(check.Graph.Nodes, n => n.OpType == "Gather");
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -89,10 +120,14 @@ public class ConvGradientTests
     [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 4L)]
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 0, 2, 1 }, 1L)]
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 2L)]
-    public void Conv_SymbolicBatch_MatchesReference(long[] strides, long[] pads, long group)
+    [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 1L, 16L, 30L)] // per-tap Gemms over flat shifts
+    [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 1L, 16L, 30L)] // per-tap Gemms over flat shifts of stride phases
+    [InlineData(new long[] { 2, 2 }, new long[] { 1, 0, 2, 1 }, 1L, 16L)] // per-tap Gemms over 2-D windows
+    public void Conv_SymbolicBatch_MatchesReference(long[] strides, long[] pads, long group, long C = 4, long H = 7)
     {
         // Arrange: X and dY have a symbolic batch; run at two batch sizes against a direct loop reference.
-        const long C = 4, M = 4, H = 7, Wd = 6, K = 3;
+        const long M = 4, K = 3;
+        long Wd = H - 1;
         var model = new Model();
         model.Opsets[""] = 17;
         var graph = model.Graph;
