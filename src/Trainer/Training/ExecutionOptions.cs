@@ -13,6 +13,10 @@ public sealed record ExecutionOptions(string Device = "cpu", int Threads = 0)
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = Threads > 0 ? Threads : Environment.ProcessorCount,
         };
+        // The loop alternates several sessions (training, optimizer, eval, frozen prefix), each with its own thread
+        // pool, beside the data loader's threads: a pool spin-waiting after its run takes the cores the next one
+        // needs. Without spinning a 500-image fine-tune ran 3-5% faster here (2 cores; 253-303 vs 174-294 img/s).
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         switch (Device)
         {
             case "cpu":
