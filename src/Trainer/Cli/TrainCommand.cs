@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace OnnxTrainer.Cli;
 
-/// <summary><c>onnx-trainer train RECIPE [--set key=value]... [--resume] [--device cpu|cuda] [--out DIR]</c>.</summary>
+/// <summary><c>onnx-trainer train RECIPE [--set key=value]... [--resume] [--device cpu|cuda] [--threads N] [--out DIR]</c>.</summary>
 public static class TrainCommand
 {
     public const string ModelFile = "model.onnx";
@@ -18,19 +18,22 @@ public static class TrainCommand
         var set = RecipeOptions.Set();
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per session (default: one per core)" };
+        threads.Validators.Add(r => { if (r.GetValue(threads) < 0) r.AddError("--threads must be 0 (one per core) or more"); });
         var output = RecipeOptions.Output();
-        var command = new Command("train", "Train a classifier from a recipe: artifacts, training loop, checkpoints, model.onnx.") { recipe, set, resume, device, output };
-        command.SetAction(result => Run(result.GetValue(recipe)!, result.GetValue(set) ?? [], result.GetValue(resume), result.GetValue(device)!, result.GetValue(output)));
+        var command = new Command("train", "Train a classifier from a recipe: artifacts, training loop, checkpoints, model.onnx.") { recipe, set, resume, device, threads, output };
+        command.SetAction(result => Run(result.GetValue(recipe)!, result.GetValue(set) ?? [], result.GetValue(resume),
+            new ExecutionOptions(result.GetValue(device)!, result.GetValue(threads)), result.GetValue(output)));
         return command;
     }
 
-    private static int Run(string recipePath, string[] overrides, bool resume, string device, string? output)
+    private static int Run(string recipePath, string[] overrides, bool resume, ExecutionOptions execution, string? output)
     {
         var recipe = RecipeLoader.Load(recipePath, overrides);
         var setup = RunSetup.Prepare(recipe);
         string runDirectory = output ?? Path.Combine("artifacts", recipe.Name);
         using var stop = new StopSignal();
-        var summary = TrainingRun.Execute(setup, new TrainingRunOptions(runDirectory, resume, new ExecutionOptions(device)), stop);
+        var summary = TrainingRun.Execute(setup, new TrainingRunOptions(runDirectory, resume, execution), stop);
         if (!summary.Completed)
         {
             Console.Error.WriteLine($"error: {summary.StopReason}");
