@@ -33,10 +33,11 @@ public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
         var suffix = ModelReader.Copy(forward, "forward model");
         var suffixGraph = suffix.Graph;
         var oldInput = suffixGraph.Inputs[0];
-        suffixGraph.DetachAsInput(suffixGraph[boundary]);
+        var boundaryValue = suffixGraph[boundary];
+        suffixGraph.DetachAsInput(boundaryValue);
         suffixGraph.Inputs.Remove(oldInput);
-        suffixGraph.Inputs.Insert(0, suffixGraph.Inputs[^1]);
-        suffixGraph.Inputs.RemoveAt(suffixGraph.Inputs.Count - 1);
+        suffixGraph.Inputs.Remove(boundaryValue);
+        suffixGraph.Inputs.Insert(0, boundaryValue); // first, where the image was; the masks follow
         suffixGraph.RemoveDeadNodes();
         if (oldInput.Users.Count > 0)
             throw new GraphException($"the trainable part reads the image input '{oldInput.Name}' directly besides '{boundary}'");
