@@ -207,6 +207,15 @@ public sealed class ImageDataset
     /// <summary>Whether sample <paramref name="index"/> is known to be unusable.</summary>
     internal bool IsSkipped(int index) => _skipLog.Contains(_samples[index].Source);
 
+    /// <summary>Samples per class that are not (yet) known to be unusable, indexed like <see cref="Classes"/>.</summary>
+    public IReadOnlyList<int> UsableClassCounts()
+    {
+        var counts = new int[Classes.Count];
+        for (int i = 0; i < Count; i++)
+            if (!IsSkipped(i)) counts[_samples[i].Label]++;
+        return counts;
+    }
+
     private static ImageDataset FromFiles(string description, IReadOnlyList<string> classes, List<(string Path, int Label)> files, ScanOptions options)
     {
         var source = new FilePixelSource(files.Select(f => f.Path).ToArray(), options.MaxPixels);

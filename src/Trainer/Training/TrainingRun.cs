@@ -28,6 +28,7 @@ public sealed class TrainingRun
     private readonly DataLoader? _valLoader;
     private readonly List<EpochMetrics> _epochs = [];
     private Dictionary<string, Tensor>? _best;
+    private readonly HashSet<string> _reportedSkips = new(StringComparer.Ordinal);
 
     private TrainingRun(RunSetup setup, TrainingRunOptions options, StopSignal stop, TextWriter log)
     {
@@ -171,10 +172,24 @@ public sealed class TrainingRun
         var data = _setup.Data;
         Say($"classes ({data.Train.Classes.Count}): " + string.Join(", ", data.Train.Classes.Zip(data.Train.ClassCounts, (c, n) => $"{c} {n}")));
         if (data.Validation is { } val) Say($"validation images: {val.Count}");
-        foreach (var skipped in data.Train.Skipped.Concat(data.Validation?.Skipped ?? []).Distinct())
-            _log.WriteLine($"skipped {skipped.Path}: {skipped.Reason}");
-        int count = data.Train.Skipped.Count + (data.Validation?.Skipped.Count ?? 0);
-        if (count > 0) Say($"[yellow]{count} unusable image(s) skipped[/], listed in {LogFile}");
+        ReportSkips("while scanning the data");
+    }
+
+    /// <summary>
+    /// Logs the unusable files not reported yet (the scan finds some; decoding finds damage behind an intact header)
+    /// and names any class left without a usable training image.
+    /// </summary>
+    private void ReportSkips(string when)
+    {
+        var data = _setup.Data;
+        var fresh = data.Train.Skipped.Concat(data.Validation?.Skipped ?? []).Where(s => _reportedSkips.Add(s.Path)).ToList();
+        if (fresh.Count == 0) return;
+        foreach (var skipped in fresh) _log.WriteLine($"skipped {skipped.Path}: {skipped.Reason}");
+        Say($"[yellow]{fresh.Count} unusable image(s) skipped {when}[/], listed in {LogFile}");
+        var usable = data.Train.UsableClassCounts();
+        for (int label = 0; label < usable.Count; label++)
+            if (usable[label] == 0)
+                Say($"[red]class '{Markup.Escape(data.Train.Classes[label])}' has no usable training image left[/]: the model cannot learn it");
     }
 
     private void Say(string markup)
@@ -288,6 +303,7 @@ public sealed class TrainingRun
                 session.ReplaceEval(StageGraphs.LoopEvalFor(run._setup.ForwardWith(run._parameters), plan.Trainable, run._setup.Loss));
             }
             var (valLoss, valAccuracy, valTop5) = Validate();
+            run.ReportSkips($"while decoding in epoch {epoch + 1}");
             double seconds = clock.Elapsed.TotalSeconds;
             var metrics = new EpochMetrics(epoch, stage, lr, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1),
                 valLoss, valAccuracy, valTop5, seen / Math.Max(seconds, 1e-9), seconds);

@@ -9,7 +9,7 @@ namespace OnnxTrainer.Tests.Architectures;
 /// </summary>
 internal static class ArchitectureReferences
 {
-    private static readonly Lazy<string> FolderPath = new(FindFolder);
+    private static readonly Lazy<string> FolderPath = new(() => RepositoryPaths.Of("tests/fixtures/architectures"));
     private static readonly Lazy<Dictionary<string, TorchArchitecture>> All = new(Load);
 
     public static string Folder => FolderPath.Value;
@@ -44,12 +44,4 @@ internal static class ArchitectureReferences
 
     private static List<(string Name, long[] Shape)> Shapes(JsonElement list) =>
         [.. list.EnumerateArray().Select(e => (e[0].GetString()!, e[1].EnumerateArray().Select(d => d.GetInt64()).ToArray()))];
-
-    private static string FindFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Onnx.sln")))
-                return Path.Combine(dir.FullName, "tests", "fixtures", "architectures");
-        throw new InvalidOperationException($"no Onnx.sln above '{AppContext.BaseDirectory}'; cannot find tests/fixtures/architectures");
-    }
 }

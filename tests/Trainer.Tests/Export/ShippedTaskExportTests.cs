@@ -17,23 +17,16 @@ public sealed class ShippedTaskExportTests : IDisposable
         if (Directory.Exists(_run)) Directory.Delete(_run, recursive: true);
     }
 
-    private static string Repository(string relative)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Onnx.sln"))) directory = directory.Parent;
-        return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("repository root not found"), relative);
-    }
-
     [Theory]
     [InlineData("int8")]
     [InlineData("fp16")]
     public void Export_ShippedSampleTask_AccuracyDropAtMostTwoPoints(string format)
     {
-        var (code, _, error) = ConsoleCapture.Run("train", Repository("recipes/quickstart.yaml"), "--set", "epochs=6", "--out", _run);
+        var (code, _, error) = ConsoleCapture.Run("train", RepositoryPaths.Of("recipes/quickstart.yaml"), "--set", "epochs=6", "--out", _run);
         Assert.True(code == 0, error);
 
-        (code, var json, error) = ConsoleCapture.Run("export", _run, "--format", format, "--calibration", Repository("data/fashion-target/train"),
-            "--validation", Repository("data/fashion-target/val"), "--json");
+        (code, var json, error) = ConsoleCapture.Run("export", _run, "--format", format, "--calibration", RepositoryPaths.Of("data/fashion-target/train"),
+            "--validation", RepositoryPaths.Of("data/fashion-target/val"), "--json");
         Assert.True(code == 0, error);
         var rows = JsonNode.Parse(json)!.AsArray();
         double Accuracy(string name) => (double)rows.Single(r => (string)r!["format"]! == name)!["accuracy"]!;

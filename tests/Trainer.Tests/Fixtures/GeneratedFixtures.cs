@@ -18,7 +18,7 @@ public static class GeneratedFixtures
     /// <summary>Every generated model: the full-size ResNet-18 (1000 classes, 224x224) and the small ones.</summary>
     public static readonly IReadOnlyList<string> AllModels = ["resnet18", .. SmallModels];
 
-    private static readonly Lazy<string> Folder = new(FindFolder);
+    private static readonly Lazy<string> Folder = new(() => RepositoryPaths.Of("tests/fixtures/generated"));
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public static string Directory => Folder.Value;
@@ -37,13 +37,5 @@ public static class GeneratedFixtures
         if (!File.Exists(path))
             throw new InvalidOperationException($"fixture '{path}' is missing: run tests/fixtures/generate.sh");
         return path;
-    }
-
-    private static string FindFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Onnx.sln")))
-                return Path.Combine(dir.FullName, "tests", "fixtures", "generated");
-        throw new InvalidOperationException($"no Onnx.sln above '{AppContext.BaseDirectory}'; cannot find tests/fixtures/generated (run tests/fixtures/generate.sh)");
     }
 }

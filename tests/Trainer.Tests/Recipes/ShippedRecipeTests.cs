@@ -6,7 +6,7 @@ namespace OnnxTrainer.Tests.Recipes;
 /// <summary>The ready recipes in recipes/ load as shipped (their backbone and data files may not be there yet).</summary>
 public class ShippedRecipeTests
 {
-    private static readonly string Folder = FindFolder();
+    private static readonly string Folder = RepositoryPaths.Of("recipes");
 
     public static TheoryData<string> Files => new(Directory.GetFiles(Folder, "*.yaml").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal));
 
@@ -64,13 +64,5 @@ public class ShippedRecipeTests
 
         Assert.Equal(0.003, recipe.Optimizer.LearningRate);
         Assert.Equal(0, recipe.Data.Augment.HorizontalFlip);
-    }
-
-    private static string FindFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Onnx.sln")))
-                return Path.Combine(dir.FullName, "recipes");
-        throw new InvalidOperationException($"no Onnx.sln above '{AppContext.BaseDirectory}'; cannot find recipes/");
     }
 }

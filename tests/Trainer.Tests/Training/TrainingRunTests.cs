@@ -130,6 +130,43 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public void DamageFoundWhileDecoding_IsLoggedAndNamesTheEmptiedClass()
+    {
+        // PNGs cut in half keep a readable header, so the scan accepts them and only decoding finds the damage.
+        string data = Path.Combine(_folder, "images");
+        foreach (var (name, truncate) in new[] { ("Sandal", false), ("Bag", true) })
+            foreach (var split in new[] { "train", "val" })
+            {
+                Directory.CreateDirectory(Path.Combine(data, split, name));
+                foreach (var file in Directory.GetFiles(RepositoryPaths.Of($"data/fashion-target/{split}/{name}")).Order(StringComparer.Ordinal).Take(8))
+                {
+                    string copy = Path.Combine(data, split, name, Path.GetFileName(file));
+                    File.Copy(file, copy);
+                    if (truncate && split == "train") File.WriteAllBytes(copy, File.ReadAllBytes(copy)[..(int)(new FileInfo(copy).Length / 2)]);
+                }
+            }
+        string recipe = Path.Combine(_folder, "damaged.yaml");
+        File.WriteAllText(recipe, $$"""
+            name: damaged
+            backbone: { path: {{RepositoryPaths.Of("models/onnx/resnet-fmnist-source.onnx")}} }
+            strategy: feature-extraction
+            data:
+              train: { kind: image-folder, path: {{data}}/train }
+              val: { kind: image-folder, path: {{data}}/val }
+            epochs: 2
+            batch_size: 4
+            """);
+        var summary = Train(RunSetup.Prepare(RecipeLoader.Load(recipe, [])), "damaged");
+
+        Assert.True(summary.Completed);
+        var log = File.ReadAllLines(Path.Combine(_folder, "damaged", TrainingRun.LogFile));
+        Assert.Equal(8, log.Count(line => line.StartsWith("skipped ", StringComparison.Ordinal) && line.Contains("truncated", StringComparison.Ordinal)));
+        Assert.Contains("8 unusable image(s) skipped while decoding in epoch 1, listed in run.log", log);
+        Assert.Contains(log, line => line.StartsWith("class 'Bag' has no usable training image left", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, line => line.Contains("in epoch 2", StringComparison.Ordinal)); // reported once
+    }
+
+    [Fact]
     public void AdaBn_FirstBatchNorm_RunningMeanIsAverageOfBatchMeansOfItsInput()
     {
         var setup = Small(Recipe("strategy: feature-extraction\nbatch_norm: adabn", "epochs=1"));
