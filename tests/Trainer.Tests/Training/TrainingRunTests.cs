@@ -92,12 +92,14 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Theory]
-    [InlineData(5)]
-    [InlineData(7)]
-    public void Resume_AroundStageBoundary_EqualsUninterruptedRun(int stopAfterSteps)
+    [InlineData(5, 0.0)]
+    [InlineData(7, 0.0)]
+    [InlineData(7, 0.5)]
+    public void Resume_AroundStageBoundary_EqualsUninterruptedRun(int stopAfterSteps, double dropout)
     {
         // 250 training images in batches of 50: 5 steps per epoch; step 5 ends the first stage, step 7 is inside the second.
-        var setup = Small(Recipe("strategy: fine-tune\nstages:\n  - { unfreeze_last: 0, epochs: 1 }\n  - { unfreeze_last: 1, epochs: 2 }", "epochs=null"));
+        var setup = Small(Recipe("strategy: fine-tune\nstages:\n  - { unfreeze_last: 0, epochs: 1 }\n  - { unfreeze_last: 1, epochs: 2 }", "epochs=null",
+            $"head.dropout={dropout.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
         var uninterrupted = Train(setup, "whole");
         Assert.False(Train(setup, "resumed", stopAfterSteps: stopAfterSteps).Completed);
         var resumed = Train(setup, "resumed", resume: true);
