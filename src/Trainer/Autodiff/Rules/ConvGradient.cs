@@ -107,7 +107,10 @@ internal sealed partial class ConvGradient : IGradientRule
         : g.Group == 1 && g.InChannels >= PerTapMinimumChannels ? PerTapWeightGradient(c, g, dy)
         : UnfoldWeightGradient(c, g, dy);
 
-    /// <summary>Below this many input channels a per-tap Gemm is too thin (the 7x7 stem over 3 channels: 193 ms vs 42 unfolded).</summary>
+    /// <summary>
+    /// Below this many input channels a per-tap Gemm is too thin and re-reads dY once per tap (ResNet-18's 7x7 stem over
+    /// 3 channels, 49 taps: 193 ms per tap vs 42 ms unfolded).
+    /// </summary>
     private const long PerTapMinimumChannels = 16;
 
     /// <summary>The flat-shift windows pay for the padded grid's extra positions in the Gemm; worth it while they are few.</summary>
@@ -117,9 +120,9 @@ internal sealed partial class ConvGradient : IGradientRule
     /// Ungrouped kernels over many channels: one Gemm per kernel tap, dW[:, :, tap] = dY [M, N*L] x window(X, tap)^T,
     /// with both operands laid out channels-first ([C, N, spatial...], a Transpose that keeps the innermost axis) so
     /// each window is a Slice and the Gemm contracts over the long N*L axis. Measured on ResNet-18's 3x3 layers at
-    /// batch 16 (benchmarks/Backward, ms; unfold form -> this; PyTorch): 64@56 34.4 -> 19.6 (16.7), 128@28 22.5 ->
-    /// 14.5 (9.0), 256@14 14.6 -> 11.3 (8.6), 512@7 13.8 -> 11.6 (9.3); one Gemm over the concatenated windows was
-    /// slower (27.0 ms at 64@56).
+    /// batch 16 (benchmarks/Backward, ms; unfold form -> this; PyTorch): 64@56 34.4 -> 18.8 (16.7), s2 64->128@56
+    /// 23.9 -> 11.4 (5.3), 128@28 22.5 -> 13.9 (9.0), 256@14 14.6 -> 10.9 (8.6), 512@7 13.8 -> 11.2 (9.3); one Gemm over
+    /// the concatenated windows was slower (27.0 ms at 64@56).
     /// </summary>
     private static Value PerTapWeightGradient(GradientContext c, ConvGeometry g, Value dy)
     {
