@@ -182,11 +182,19 @@ def wall_seconds(run_dir):
         return 0.0
 
 
+def read_torch(run_dir):
+    """The PyTorch replay's result for a run folder, or None when it has not been made."""
+    result = os.path.join(run_dir, "torch.json")
+    if not os.path.exists(result):
+        return None
+    with open(result) as f:
+        return json.load(f)
+
+
 def run_torch(recipe, sets, run_dir, log):
     result = os.path.join(run_dir, "torch.json")
     if os.path.exists(result):
-        with open(result) as f:
-            return json.load(f)
+        return read_torch(run_dir)
     command = [sys.executable, os.path.join(HERE, "torch_reference.py"), recipe] + [a for s in sets for a in ("--set", s)] \
         + ["--run", run_dir, "--json", result + ".tmp"]
     with open(os.path.join(run_dir, "torch.log"), "w") as out:
@@ -323,6 +331,7 @@ def main():
     parser.add_argument("--truncate-cut", type=int, default=TRUNCATE_CUT, help="cut point (onnx-trainer inspect) of the truncate rows")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
     parser.add_argument("--no-build", action="store_true", help="use the existing Release build of the trainer")
+    parser.add_argument("--report-only", action="store_true", help="write the report from the runs finished so far; start none")
     args = parser.parse_args()
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     sizes = args.sizes or (["20", "100"] if args.quick else ["20", "100", "all"])
@@ -346,7 +355,7 @@ def main():
         log_file.write(message + "\n")
         log_file.flush()
 
-    if not args.no_build:
+    if not args.no_build and not args.report_only:
         subprocess.check_call(["dotnet", "build", "src/Trainer", "-c", "Release", "--nologo", "-v", "q"], cwd=ROOT, stdout=subprocess.DEVNULL)
     trainer = os.path.join(ROOT, "src/Trainer/bin/Release/net10.0/onnx-trainer.dll")
     files = prepare_data(work, sizes, seeds)
@@ -362,12 +371,13 @@ def main():
                     sets = overrides(strategy, files[(target, size, seed)], seed, args.backbone, args.quick, args.truncate_cut)
                     run_dir = os.path.join(work, "runs", f"{target}-{size}-{strategy}-seed{seed}")
                     t0 = time.time()
-                    metrics = run_ours(trainer, recipe, sets, run_dir, log)
+                    finished = os.path.exists(os.path.join(run_dir, "done"))
+                    metrics = (last_metrics(run_dir) if finished else None) if args.report_only else run_ours(trainer, recipe, sets, run_dir, log)
                     entry = {"ours": metrics[-1]["val_accuracy"] if metrics else None,
                              "ours_seconds": wall_seconds(run_dir)}
                     if metrics and not args.no_torch:
                         t1 = time.time()
-                        reference = run_torch(recipe, sets, run_dir, log)
+                        reference = read_torch(run_dir) if args.report_only else run_torch(recipe, sets, run_dir, log)
                         if reference:
                             entry["torch"] = reference.get("val_accuracy")
                             entry["torch_seconds"] = reference.get("seconds", time.time() - t1)
