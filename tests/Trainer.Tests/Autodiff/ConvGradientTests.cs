@@ -112,9 +112,15 @@ public class ConvGradientTests
 
         check.Verify(Conv(check.Builder, inputs, spec), Rtol, Atol, Epsilon);
 
-        // No input gradient: the forward Conv is the only convolution in the graph.
-        Assert.Single(check.Graph.Nodes, n => n.OpType is "Conv" or "ConvTranspose");
+        // No input gradient: besides the forward Conv, a convolution may only correlate X itself (a weight
+        // gradient); one that never reads X (reached without passing through the forward Conv) would be dX.
+        var forward = Assert.Single(check.Graph.Nodes, n => n.OpType == "Conv" && n.Inputs.Contains(x));
+        Assert.All(check.Graph.Nodes.Where(n => n.OpType is "Conv" or "ConvTranspose" && n != forward),
+            n => Assert.True(ReadsBeforeForward(n, x, forward), $"{n} is an input-gradient convolution"));
     }
+
+    private static bool ReadsBeforeForward(Node node, Value x, Node forward) =>
+        node.Inputs.Any(v => v == x || (v?.Producer is { } p && p != forward && ReadsBeforeForward(p, x, forward)));
 
     [Theory]
     [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 4L)]
