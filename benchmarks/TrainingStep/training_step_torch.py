@@ -15,7 +15,9 @@ Two jobs, both deterministic (fixed seeds):
              {"op": "step"} -> {"ms": t}      (one timed step of the prepared case)
 
 Run with Debian's /usr/bin/python3 (python3-torch 1.13, libopenblas0-pthread installed). Never part of the
-unit tests; the C# benchmark calls `time` when given --with-torch.
+unit tests; the C# benchmark calls `serve` when given --with-torch, with OMP_WAIT_POLICY=PASSIVE and glibc malloc
+tuned to keep freed activation buffers (MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=68719476736, see
+TorchPeer.cs); set the same variables to reproduce its figures with `time`.
 """
 import argparse
 import json
