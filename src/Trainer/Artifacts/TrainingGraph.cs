@@ -65,6 +65,8 @@ public static class TrainingGraph
             graph.PromoteToInput(value);
             parameters.Add(value);
         }
+        if (ConvBatchNormFolding.Apply(graph, opset, parameters.ToHashSet()) > 0)
+            ShapeInference.Run(graph, opset); // types of the folded weights and biases
 
         var kept = keptOutputs.Select(name => graph.Outputs.Skip(1).FirstOrDefault(o => o.Name == name)
             ?? throw new GraphException($"'{name}' is not an output of the forward model, so it cannot be kept")).ToList();
