@@ -53,6 +53,24 @@ public class ActivationGradientTests
     }
 
     [Fact]
+    public void Clip_BoundsFromConstantNodes_FloatStepMaskMatchesNumerical()
+    {
+        // ReLU6 as torch exports it: min and max come from Constant nodes, not initializers. The mask must still be the
+        // exact float step (HardSigmoid), not bool comparisons and a Cast, which ran ~2.5x slower in MobileNetV2's step.
+        var check = new GradientCheck(DataType.Float);
+        long[] shape = [4, 6, 3];
+        var x = check.Input("x", shape, AwayFrom(check, shape, -8, 8, 0, 6));
+        var b = check.Builder;
+        Value Bound(float v) => b.Op("Constant", [], Attribute.Of("value", Tensor.Scalar(v)));
+
+        Verify(check, b.Op("Clip", [x, Bound(0), Bound(6)]), DataType.Float);
+
+        var backward = check.Graph.Nodes.Where(n => n.Name.Contains("Clip_grad", StringComparison.Ordinal)).ToList();
+        Assert.DoesNotContain(backward, n => n.OpType is "Greater" or "Less" or "And" or "Cast");
+        Assert.Contains(backward, n => n.OpType == "HardSigmoid");
+    }
+
+    [Fact]
     public void Clip_OnlyUpperBound_MatchesNumerical()
     {
         var check = new GradientCheck(DataType.Float);

@@ -38,7 +38,7 @@ internal static class ActivationMask
     }
 
     private static double? Constant(Value v) =>
-        v.Initializer is { } t && t.ElementCount() == 1 && t.ElementType.IsFloatingPoint() ? t.ToDoubles()[0] : null;
+        GradientContext.ConstantData(v) is { } t && t.ElementCount() == 1 && t.ElementType.IsFloatingPoint() ? t.ToDoubles()[0] : null;
 
     private static bool UsesStep(GradientContext c, Value v, double bound) =>
         c.ElementType(v) == DataType.Float && (bound == 0 || Math.Abs(bound) is >= 1e-20 and <= 1e7);

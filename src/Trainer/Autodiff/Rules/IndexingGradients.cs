@@ -71,7 +71,7 @@ internal sealed class SliceGradient : IGradientRule
     private static long[]? Constant(GradientContext c, int index, string what) => c.Node.Input(index) switch
     {
         null => null,
-        var v => AxisScatter.ConstantData(v)?.ToInt64s()
+        var v => GradientContext.ConstantData(v)?.ToInt64s()
             ?? throw new GraphException($"{c.Node}: slice {what} ('{v.Name}') must be a constant to differentiate the slice"),
     };
 
@@ -111,7 +111,7 @@ internal sealed class GatherGradient : IGradientRule
         if (axis < 0) axis += rank;
         long length = shape[(int)axis].Value
             ?? throw new GraphException($"{c.Node}: the extent of axis {axis} of '{x.Name}' must be known to differentiate the gather (got {shape[(int)axis]})");
-        var indexTensor = AxisScatter.ConstantData(c.I(1))
+        var indexTensor = GradientContext.ConstantData(c.I(1))
             ?? throw new GraphException($"{c.Node}: gather indices ('{c.I(1).Name}') must be a constant to differentiate the gather");
         var indices = indexTensor.ToInt64s();
         for (int k = 0; k < indices.Length; k++)
@@ -170,10 +170,6 @@ internal static class AxisScatter
     private const int OneHotLimit = 256;
     /// <summary>Above this many repeats of one position, per-occurrence Gathers cost more than one scatter.</summary>
     private const int OccurrenceLimit = 4;
-
-    /// <summary>The data of an initializer, or of a Constant node's output (exporters emit both).</summary>
-    public static Tensor? ConstantData(Value v) =>
-        v.Initializer ?? (v.Producer is { OpType: "Constant" } p ? p.TensorAttribute("value") : null);
 
     public static bool IsContiguous(long[] positions) =>
         positions.Select((p, k) => p == positions[0] + k).All(ok => ok);

@@ -56,9 +56,7 @@ internal sealed class BatchNormalizationGradient : IGradientRule
             ? c.Constant(FloatConstants.Of(type, [v.Length], [.. v.Select(e => 1 / Math.Sqrt(e + epsilon))]), "invstd")
             : c.Reciprocal(c.Sqrt(c.Add(variance, c.ScalarLike(epsilon, variance))));
 
-    /// <summary>The data of a constant (initializer or Constant node), read as doubles; null when computed in the graph.</summary>
-    private static double[]? Constant(Value v) =>
-        v.Initializer?.ToDoubles() ?? (v.Producer is { OpType: "Constant" } p ? p.TensorAttribute("value")?.ToDoubles() : null);
+    private static double[]? Constant(Value v) => GradientContext.ConstantData(v)?.ToDoubles();
 }
 
 /// <summary>

@@ -68,8 +68,7 @@ internal sealed class PadGradient : IGradientRule
     private static long[]? ConstantInts(GradientContext c, Value? value, string what) => value switch
     {
         null => null,
-        { Initializer: { } t } => t.ToInt64s(),
-        { Producer: { OpType: "Constant" } p } when p.TensorAttribute("value") is { } t => t.ToInt64s(),
+        _ when GradientContext.ConstantData(value) is { } t => t.ToInt64s(),
         _ => throw new GraphException($"{c.Node}: the gradient of Pad needs constant {what} ('{value.Name}' is computed in the graph)"),
     };
 }
