@@ -100,9 +100,10 @@ foreach (var modelName in options.Models)
         {
             var prefix = Path.Combine(Path.GetTempPath(), $"ort-profile-{modelName}-{setting}");
             using var step = new OrtTrainingStep(forward, trainable, options.Batch, options.Threads, profilePrefix: prefix);
-            for (int i = 0; i < options.ProfileRuns + 1; i++) step.Step();
+            int warmup = Math.Max(options.Warmup, 1);
+            for (int i = 0; i < warmup + options.ProfileRuns; i++) step.Step();
             var file = step.EndProfiling();
-            var summary = ProfileSummary.Read(file, ConvLabels(forward.Graph));
+            var summary = ProfileSummary.Read(file, ConvLabels(forward.Graph), warmup);
             profiles[$"{modelName} {setting}"] = summary;
             Console.WriteLine($"profile of {modelName} {setting} ({file}):");
             Console.Write(summary.Format(top: 15));
