@@ -6,8 +6,17 @@ oneDNN, dW via its weight-gradient kernel) for the same layers, batch and thread
 Debian python3-torch (+ libopenblas0-pthread), 2 threads. Keep LAYERS in sync with Program.cs.
 """
 import argparse
+import os
 import statistics
+import sys
 import time
+
+# glibc malloc kept from handing activation buffers back to the OS after every call, as jemalloc or tcmalloc would:
+# PyTorch's fastest state (benchmarks/TrainingStep/training_step_torch.py measures the effect). glibc reads these at
+# startup, hence the re-exec.
+TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "68719476736"}
+if any(os.environ.get(k) != v for k, v in TUNED_MALLOC.items()):
+    os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **TUNED_MALLOC})
 
 import torch
 

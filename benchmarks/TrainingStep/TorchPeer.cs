@@ -59,15 +59,6 @@ internal sealed class TorchPeer(string python, string script) : IDisposable
         return reply;
     }
 
-    /// <summary>
-    /// glibc malloc kept from handing activation buffers back to the OS after every step (mmap threshold at its 32 MiB
-    /// maximum, no heap trimming), as jemalloc or tcmalloc would: PyTorch's fastest state. With the defaults its
-    /// ResNet-18 full step ran at 690-745 ms when it came first in the process and ~615 ms after the MobileNetV2 cases
-    /// had grown glibc's dynamic thresholds; tuned, 612 ms from the start. ORT reuses its own arena either way.
-    /// </summary>
-    private static readonly (string Name, string Value)[] TunedAllocator =
-        [("MALLOC_MMAP_THRESHOLD_", "33554432"), ("MALLOC_TRIM_THRESHOLD_", "68719476736")];
-
     private ProcessStartInfo StartInfo(IEnumerable<string> args, bool redirectInput)
     {
         var start = new ProcessStartInfo(python)
@@ -78,7 +69,6 @@ internal sealed class TorchPeer(string python, string script) : IDisposable
             UseShellExecute = false,
         };
         start.Environment["OMP_WAIT_POLICY"] = "PASSIVE"; // see OrtTrainingStep: no spin-waiting on either side
-        foreach (var (name, value) in TunedAllocator) start.Environment[name] = value;
         start.ArgumentList.Add(script);
         foreach (var a in args) start.ArgumentList.Add(a);
         return start;
