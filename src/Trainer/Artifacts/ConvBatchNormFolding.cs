@@ -1,3 +1,4 @@
+using OnnxTrainer.Autodiff.Rules;
 using OnnxTrainer.Ir;
 
 namespace OnnxTrainer.Artifacts;
@@ -59,15 +60,12 @@ public static class ConvBatchNormFolding
 
         var b = new GraphBuilder(graph, opset, name + "/bn_fold");
         var perChannel = scale.Initializer is { } scaleData
-            ? Constant(b, type, [invStd.Length], [.. scaleData.ToDoubles().Select((g, m) => g * invStd[m])], "scale")
-            : b.Mul(scale, Constant(b, type, [invStd.Length], invStd, "inv_std"));
+            ? b.Constant(FloatConstants.Of(type, [invStd.Length], [.. scaleData.ToDoubles().Select((g, m) => g * invStd[m])]), "scale")
+            : b.Mul(scale, b.Constant(FloatConstants.Of(type, [invStd.Length], invStd), "inv_std"));
         var foldedWeight = b.Mul(weight, b.Reshape(perChannel, [-1, .. Enumerable.Repeat(1L, rank - 1)]));
         // B + (b - mean) * s; without a Conv bias, B - mean * s.
         var centeredBias = convBias is null ? b.Neg(mean) : b.Sub(convBias, mean);
         var foldedBias = b.Add(shift, b.Mul(centeredBias, perChannel));
         graph.AddNodeWithOutputs("Conv", [x, foldedWeight, foldedBias], [output], attributes, name);
     }
-
-    private static Value Constant(GraphBuilder b, DataType type, long[] dims, double[] values, string hint) =>
-        b.Constant(type == DataType.Double ? Tensor.FromDoubles(dims, values) : Tensor.FromFloats(dims, Array.ConvertAll(values, v => (float)v)), hint);
 }
