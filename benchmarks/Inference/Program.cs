@@ -31,7 +31,11 @@ ModelWriter.Save(Float16Weights.Convert(exported), Path.Combine(folder, "model.f
 ModelWriter.Save(Int8Quantizer.Quantize(exported, [(Tensor(batch), [batch, 3, spec.InputHeight, spec.InputWidth])]), Path.Combine(folder, "model.int8.onnx"));
 using var fp16 = ImageClassifier.Load(Path.Combine(folder, "model.fp16.onnx"));
 using var int8 = ImageClassifier.Load(Path.Combine(folder, "model.int8.onnx"));
-using var session = new InferenceSession(modelPath, new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
+// The classifier's session settings: all optimizations, default threads, no spin-waiting (spinning threads of one
+// session also slowed the other sessions of this process, whose trials interleave).
+using var rawOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+rawOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+using var session = new InferenceSession(modelPath, rawOptions);
 using var runOptions = new RunOptions();
 var tensors = new[] { 1, batch }.Distinct().ToDictionary(n => n, Tensor);
 

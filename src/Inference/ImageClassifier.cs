@@ -162,6 +162,10 @@ public sealed class ImageClassifier : IDisposable
     private static InferenceSession CreateSession(string modelPath, ClassifierOptions options)
     {
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = options.Threads };
+        // No spin-waiting: ORT's idle threads would spin after each run on the cores where the next batch is being
+        // preprocessed (Parallel.For) and where the app's other work runs. Measured on 2 cores, ResNet-18 batch 16:
+        // +13 % over the raw session with spinning, +4 % without; batch 1 ran no slower.
+        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (options.ExecutionProvider == ExecutionProvider.Cuda)
         {
             // No silent CPU fallback: whoever asked for the GPU must learn that it is not used.
