@@ -11,14 +11,18 @@ import statistics
 import sys
 import time
 
+import torch
+
 # glibc malloc kept from handing activation buffers back to the OS after every call, as jemalloc or tcmalloc would:
 # PyTorch's fastest state (benchmarks/TrainingStep/training_step_torch.py measures the effect). glibc reads these at
 # startup, hence the re-exec.
 TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "68719476736"}
-if any(os.environ.get(k) != v for k, v in TUNED_MALLOC.items()):
-    os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **TUNED_MALLOC})
 
-import torch
+
+def ensure_tuned_malloc():
+    if any(os.environ.get(k) != v for k, v in TUNED_MALLOC.items()):
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **TUNED_MALLOC})
+
 
 LAYERS = [
     # name, C, H, M, k, stride, pad, group, skip dX
@@ -83,4 +87,5 @@ def main():
 
 
 if __name__ == "__main__":
+    ensure_tuned_malloc()
     main()
