@@ -243,12 +243,12 @@ internal sealed partial class ConvGradient : IGradientRule
         var node = c.Node;
         int r = g.Rank;
         var x = c.I(0);
+        long[] spatialAxes = [.. Enumerable.Range(2, r).Select(a => (long)a)];
         long[] leftover = [.. Enumerable.Range(0, r).Select(a => g.Leftover(a, node))];
         long[] cut = [.. Enumerable.Range(0, r).Select(a => Math.Max(0, leftover[a] - g.PadsEnd[a]))];
         if (cut.Any(v => v > 0)) // stride leftovers beyond the end padding: never read, so cut off
-            x = c.Slice(x, [.. Enumerable.Repeat(0L, r)], [.. Enumerable.Range(0, r).Select(a => g.In(a, node) - cut[a])],
-                [.. Enumerable.Range(2, r).Select(a => (long)a)]);
-        long[] channelsFirst = [1, 0, .. Enumerable.Range(2, r).Select(a => (long)a)];
+            x = c.Slice(x, [.. Enumerable.Repeat(0L, r)], [.. Enumerable.Range(0, r).Select(a => g.In(a, node) - cut[a])], spatialAxes);
+        long[] channelsFirst = [1, 0, .. spatialAxes];
         var xt = c.Transpose(x, channelsFirst); // [C, N, in...]
         var dyt = c.Transpose(dy, channelsFirst); // [M, N, out...]
         long[] pads = [.. g.PadsBegin, .. Enumerable.Range(0, r).Select(a => Math.Max(0, g.PadsEnd[a] - leftover[a]))];
