@@ -40,6 +40,15 @@ public class ConvGradientTests
         { "depthwise frozen W", [2, 4, 6, 6], [4, 1, 3, 3], "g=4;p=1,1,1,1;frozenW" },
         { "channel multiplier", [2, 3, 7, 7], [6, 1, 3, 3], "g=3;s=2,2;p=1,1,1,1;bias" },
         { "channel multiplier s1", [2, 2, 5, 5], [6, 1, 3, 3], "g=2;p=1,1,1,1" },
+        // Depthwise rows wider than one MLAS panel: column blocks, pairs across block boundaries, dY padded to whole blocks.
+        { "depthwise column blocks", [1, 3, 4, 40], [3, 1, 3, 3], "g=3;p=1,1,1,1;bias" },
+        { "depthwise column blocks s2", [2, 2, 5, 45], [2, 1, 3, 3], "g=2;s=2,2;p=1,1,1,1" },
+        { "depthwise column blocks s2 asymmetric pads", [1, 2, 5, 40], [2, 1, 3, 3], "g=2;s=2,2;p=0,2,1,0" },
+        { "depthwise column blocks 5x5 dilation 2", [1, 2, 6, 37], [2, 1, 5, 5], "g=2;d=2,2;p=4,4,4,4" },
+        { "depthwise column blocks, X read past them", [1, 2, 4, 34], [2, 1, 3, 3], "g=2" },
+        { "depthwise one block, X read past it", [1, 2, 3, 40], [2, 1, 1, 3], "g=2;d=1,8" },
+        { "channel multiplier column blocks", [1, 2, 4, 35], [6, 1, 3, 3], "g=2;p=1,1,1,1;bias" },
+        { "depthwise s3 dilation 2, row phases", [1, 2, 13, 40], [2, 1, 3, 3], "g=2;s=3,3;d=2,2;p=2,1,1,2" },
         { "1x1", [2, 4, 5, 5], [3, 4, 1, 1], "bias" },
         { "1x1 s2 leftover", [2, 4, 6, 5], [3, 4, 1, 1], "s=2,2" },
         { "1x1 group 2", [2, 4, 5, 5], [6, 2, 1, 1], "g=2" },
@@ -126,6 +135,8 @@ public class ConvGradientTests
     [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 4L)]
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 0, 2, 1 }, 1L)]
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 2L)]
+    [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 4L, 4L, 40L)] // depthwise column blocks
+    [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 4L, 4L, 40L)] // depthwise column blocks, stride 2
     [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 1L, 16L, 30L)] // per-tap Gemms over flat shifts
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 1L, 16L, 30L)] // per-tap Gemms over flat shifts of stride phases
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 0, 2, 1 }, 1L, 16L)] // per-tap Gemms over 2-D windows
