@@ -11,11 +11,11 @@ internal sealed partial class ConvGradient
     /// reduction, which the unfold formulation turns into a k^2-times copy of X. Instead every row is cut into column
     /// blocks (B outputs, s*B inputs) and, per kernel row i, one batched MatMul per channel contracts (batch, output row,
     /// block) and gives every (output column, input column) pair inside a block, [C, B, s*B]; tap j is one of its
-    /// diagonals. The few pairs that cross a block boundary come from the boundary columns, picked out once by constant
-    /// one-hot MatMuls, in one small MatMul per kernel row; one constant MatMul sums the diagonals. It spends B/k times
+    /// diagonals. The few pairs that cross a block boundary come from the boundary columns (picked out by constant one-hot
+    /// MatMuls) in one small MatMul per kernel row; one constant MatMul sums the diagonals. It spends B/k times
     /// the useful FLOPs (B at most 16, one MLAS column panel) where pairing whole rows spent W/k (19x at 56 px).
-    /// Measured (benchmarks/Backward, batch 16, ms; whole-row pairs -> blocks; PyTorch): 32@112 27.4 -> 16.0 (3.9),
-    /// 144@56 28.4 -> 18.5 (5.3), s2 96@112 36.4 -> 23.0 (24.9), s2 144@56 13.9 -> 9.6 (2.0), 576@14 6.1 -> 4.6.
+    /// Measured (benchmarks/Backward, batch 16, ms; whole-row pairs -> blocks; PyTorch): 32@112 27.4 -> 15.5 (3.9),
+    /// 144@56 28.4 -> 18.0 (5.3), s2 96@112 36.4 -> 22.2 (24.9), s2 144@56 13.9 -> 8.8 (2.0), 576@14 6.1 -> 4.5.
     /// </summary>
     private static Value DepthwiseWeightGradient(GradientContext c, ConvGeometry g, Value dy)
     {
@@ -36,55 +36,44 @@ internal sealed partial class ConvGradient
         var dyBlocksT = c.Transpose(c.Reshape(dyBlocks, channels, -1, mult * b), 0, 2, 1); // folded into the MatMuls by ORT
         var xt = c.Transpose(c.I(0), 1, 0, 2, 3); // [C, N, H, W]
 
-        // The input rows kernel row i reads (OH of them, along rowAxis; the main operand also gets its columns padded to
-        // whole blocks): one strided Slice per row phase, shared by the kernel rows of that phase, then a Pad with
-        // padding rows (negative pads crop). Slicing before padding copies X about 1.5 times less at stride 2.
-        Func<long, Value> RowReader(Value t, int rank, int rowAxis, long columnEnd)
+        // The input rows kernel row i reads, [C, N, OH, count*sB] (columns zero-padded to whole blocks): one strided Slice
+        // per row phase, shared by the kernel rows of that phase, then a Pad with the padding rows (negative pads crop).
+        // Slicing before padding copies X about 1.5 times less at stride 2.
+        var phases = new Dictionary<long, Value>();
+        long columnEnd = count * inputWidth - w;
+        Value InputRows(long i)
         {
-            long[] Pads(long row, long column)
-            {
-                var pads = new long[rank];
-                pads[rowAxis] = row;
-                pads[rank - 1] += column;
-                return pads;
-            }
-            var phases = new Dictionary<long, Value>();
-            return i =>
-            {
-                long first = i * rowDilation - top, phase = ((first % rowStride) + rowStride) % rowStride;
-                if (!phases.TryGetValue(phase, out var rows))
-                    phases[phase] = rows = rowStride == 1 ? t : c.Slice(t, [phase], [h], [rowAxis], [rowStride]);
-                long begin = (phase - first) / rowStride, end = oh - begin - (h - phase + rowStride - 1) / rowStride;
-                return begin == 0 && end == 0 && columnEnd == 0 ? rows : c.Pad(rows, Pads(begin, 0), Pads(end, columnEnd));
-            };
+            long first = i * rowDilation - top, phase = ((first % rowStride) + rowStride) % rowStride;
+            if (!phases.TryGetValue(phase, out var rows))
+                phases[phase] = rows = rowStride == 1 ? xt : c.Slice(xt, [phase], [h], [2], [rowStride]);
+            long begin = (phase - first) / rowStride, end = oh - begin - (h - phase + rowStride - 1) / rowStride;
+            return begin == 0 && end == 0 && columnEnd == 0 ? rows : c.Pad(rows, [0, 0, begin, 0], [0, 0, end, columnEnd]);
         }
 
-        // Boundary columns, rows innermost so that the row shifts copy long runs: dY's [C, (mult, du), (N, boundary, OH)],
-        // X's [C, dv, N, boundary, H]. A constant one-hot [boundaries*offsets, width] times the image transposed (a
-        // transB that ORT folds into the MatMul) picks them in that order.
+        // Boundary columns around each inner boundary, picked by constant one-hot MatMuls: dY's [C, (N, OH, boundary),
+        // (mult, du)] once, X's [C, (N, OH, boundary), dv] from each kernel row's input rows.
         long boundaries = count - 1, nu = blocks.DyOffsets.Length, nv = blocks.XOffsets.Length;
-        Func<long, Value>? edgeRows = null;
-        Value? dyEdgesT = null;
+        Value? dyEdgesT = null, pickX = null;
         if (blocks.Crossing.Length > 0)
         {
-            var pickDy = OneHotRows(count * b, boundaries, blocks.DyOffsets, (bd, du) => bd * b + du);
-            var dyPicked = c.Reshape(c.MatMul(Typed(c, pickDy, type), c.Transpose(dy, 0, 1, 3, 2)), 0, channels, mult, boundaries, nu, oh);
-            dyEdgesT = c.Transpose(c.Reshape(c.Transpose(dyPicked, 1, 2, 4, 0, 3, 5), channels, mult * nu, -1), 0, 2, 1);
-            var pickX = OneHotRows(w, boundaries, blocks.XOffsets, (bd, dv) => bd * inputWidth + dv);
-            var xPicked = c.Reshape(c.MatMul(Typed(c, pickX, type), c.Transpose(c.I(0), 0, 1, 3, 2)), 0, channels, boundaries, nv, h);
-            edgeRows = RowReader(c.Transpose(xPicked, 1, 3, 0, 2, 4), 5, 4, 0);
+            var pickDy = Typed(c, OneHotColumns(count * b, boundaries, blocks.DyOffsets, (bd, du) => bd * b + du), type);
+            var dyPicked = c.MatMul(dy, pickDy);
+            var dyEdges = mult == 1 ? c.Transpose(c.Reshape(dyPicked, 0, channels, -1), 1, 0, 2)
+                : c.Transpose(c.Reshape(dyPicked, 0, channels, mult, oh, boundaries, nu), 1, 0, 3, 4, 2, 5);
+            dyEdgesT = c.Transpose(c.Reshape(dyEdges, channels, -1, mult * nu), 0, 2, 1);
+            pickX = Typed(c, OneHotColumns(count * inputWidth, boundaries, blocks.XOffsets, (bd, dv) => bd * inputWidth + dv), type);
         }
 
-        var xRows = RowReader(xt, 4, 2, count * inputWidth - w);
         var rows = new List<Value>();
         for (long i = 0; i < kh; i++)
         {
-            var inside = c.MatMul(dyBlocksT, c.Reshape(xRows(i), channels, -1, inputWidth)); // [C, mult*B, sB]
+            var input = InputRows(i);
+            var inside = c.MatMul(dyBlocksT, c.Reshape(input, channels, -1, inputWidth)); // [C, mult*B, sB]
             var pairs = c.Reshape(inside, channels, 1, mult * b * inputWidth);
-            if (edgeRows is not null)
+            if (pickX is not null)
             {
-                var across = c.MatMul(c.Reshape(edgeRows(i), channels, nv, -1), dyEdgesT!); // [C, nv, mult*nu]
-                pairs = c.Op("Concat", [pairs, c.Reshape(across, channels, 1, nv * mult * nu)], Attribute.Of("axis", 2L));
+                var across = c.MatMul(dyEdgesT!, c.Reshape(c.MatMul(input, pickX), channels, -1, nv)); // [C, mult*nu, nv]
+                pairs = c.Op("Concat", [pairs, c.Reshape(across, channels, 1, mult * nu * nv)], Attribute.Of("axis", 2L));
             }
             rows.Add(pairs);
         }
@@ -95,15 +84,16 @@ internal sealed partial class ConvGradient
         return c.Reshape(dw, g.OutChannels, 1, kh, kw);
     }
 
-    /// <summary>[boundaries*offsets, width] one-hot: row (bd-1, o) picks column position(bd, offset o) when inside [0, width).</summary>
-    private static Tensor OneHotRows(long width, long boundaries, long[] offsets, Func<long, long, long> position)
+    /// <summary>[width, boundaries*offsets] one-hot: column (bd-1, o) picks row position(bd, offset o) when inside [0, width).</summary>
+    private static Tensor OneHotColumns(long width, long boundaries, long[] offsets, Func<long, long, long> position)
     {
-        var data = new float[boundaries * offsets.Length * width];
+        long columns = boundaries * offsets.Length;
+        var data = new float[width * columns];
         for (long bd = 1; bd <= boundaries; bd++)
             for (int o = 0; o < offsets.Length; o++)
                 if (position(bd, offsets[o]) is var p && p >= 0 && p < width)
-                    data[((bd - 1) * offsets.Length + o) * width + p] = 1;
-        return Tensor.FromFloats([boundaries * offsets.Length, width], data);
+                    data[p * columns + (bd - 1) * offsets.Length + o] = 1;
+        return Tensor.FromFloats([width, columns], data);
     }
 
     private static Value Typed(GradientContext c, Tensor data, DataType type)
@@ -166,7 +156,7 @@ internal sealed partial class ConvGradient
                             data[((m * Width + u) * InputWidth + v) * columns + m * taps + j] = 1;
                 foreach (var (du, dv, j) in Crossing)
                 {
-                    long row = inside + (Array.IndexOf(XOffsets, dv) * mult + m) * nu + Array.IndexOf(DyOffsets, du);
+                    long row = inside + (m * nu + Array.IndexOf(DyOffsets, du)) * nv + Array.IndexOf(XOffsets, dv);
                     data[row * columns + m * taps + j] = 1;
                 }
             }
