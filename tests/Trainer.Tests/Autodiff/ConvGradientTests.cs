@@ -53,6 +53,8 @@ public class ConvGradientTests
         { "1x1 s2 leftover", [2, 4, 6, 5], [3, 4, 1, 1], "s=2,2" },
         { "1x1 group 2", [2, 4, 5, 5], [6, 2, 1, 1], "g=2" },
         { "1x1 frozen W", [2, 4, 5, 5], [3, 4, 1, 1], "frozenW" },
+        { "1x1 many channels over few positions (one Gemm)", [2, 24, 2, 2], [20, 24, 1, 1], "bias" },
+        { "1x1 s2 one Gemm", [3, 24, 4, 3], [20, 24, 1, 1], "s=2,2" },
         { "3x3 frozen W", [2, 3, 6, 6], [4, 3, 3, 3], "p=1,1,1,1;frozenW" },
         { "1-D s2", [2, 3, 9], [4, 3, 3], "s=2;p=1,0;bias" },
         { "1-D depthwise dilation 2", [2, 3, 11], [3, 1, 3], "g=3;d=2;p=2,2" },

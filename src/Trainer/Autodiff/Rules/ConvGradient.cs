@@ -214,6 +214,8 @@ internal sealed partial class ConvGradient : IGradientRule
     /// <summary>
     /// 1x1 kernels: dW = sum_n dY[n] X[n]^T as one batched MatMul and a ReduceSum over the batch
     /// (5.1 ms vs PyTorch 9.4 at batch 16); the transposed operand folds into the MatMul at runtime.
+    /// Where the per-image products outweigh the inputs (many channels over few positions), one Gemm over
+    /// channel-major dY and X instead: 1280x320 @7 6.0 -> 1.7 ms, 160x960 @7 1.4 -> 0.7; even at 14 px, slower at 28.
     /// </summary>
     private static Value PointwiseWeightGradient(GradientContext c, ConvGeometry g, Value dy)
     {
@@ -224,6 +226,13 @@ internal sealed partial class ConvGradient : IGradientRule
             x = c.Slice(x, [.. axes.Select(_ => 0L)], [.. axes.Select(_ => long.MaxValue)], axes, g.Strides);
         }
         long cg = g.InGroupChannels, mg = g.OutGroupChannels;
+        if (g.Group == 1 && g.OutSize.All(o => o is not null)
+            && mg * cg > g.OutSize.Aggregate(1L, (n, o) => n * o!.Value) * (mg + cg))
+        {
+            Value ChannelMajor(Value v, long channels) => c.Reshape(c.Transpose(c.Reshape(v, 0, channels, -1), 1, 0, 2), channels, -1);
+            var dw = c.Op("Gemm", [ChannelMajor(dy, mg), ChannelMajor(x, cg)], Attribute.Of("transB", 1L));
+            return c.Reshape(dw, [g.OutChannels, cg, .. g.Kernel]);
+        }
         Value product = g.Group == 1
             ? c.MatMul(c.Reshape(dy, 0, mg, -1), c.Transpose(c.Reshape(x, 0, cg, -1), 0, 2, 1))
             : c.MatMul(c.Reshape(dy, 0, g.Group, mg, -1), c.Transpose(c.Reshape(x, 0, g.Group, cg, -1), 0, 1, 3, 2));
