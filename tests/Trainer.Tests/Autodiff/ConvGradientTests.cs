@@ -49,6 +49,7 @@ public class ConvGradientTests
         { "depthwise one block, X read past it", [1, 2, 3, 40], [2, 1, 1, 3], "g=2;d=1,8" },
         { "channel multiplier column blocks", [1, 2, 4, 35], [6, 1, 3, 3], "g=2;p=1,1,1,1;bias" },
         { "depthwise s3 dilation 2, row phases", [1, 2, 13, 40], [2, 1, 3, 3], "g=2;s=3,3;d=2,2;p=2,1,1,2" },
+        { "depthwise taps past the neighbour block (unfold)", [1, 2, 3, 18], [2, 1, 1, 5], "g=2;d=1,4" },
         { "1x1", [2, 4, 5, 5], [3, 4, 1, 1], "bias" },
         { "1x1 s2 leftover", [2, 4, 6, 5], [3, 4, 1, 1], "s=2,2" },
         { "1x1 group 2", [2, 4, 5, 5], [6, 2, 1, 1], "g=2" },

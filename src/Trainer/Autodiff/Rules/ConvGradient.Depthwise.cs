@@ -59,12 +59,12 @@ internal sealed partial class ConvGradient
         Value? dyEdgesT = null, pickX = null;
         if (blocks.Crossing.Length > 0)
         {
-            var pickDy = Typed(c, OneHotColumns(count * b, boundaries, blocks.DyOffsets, (bd, du) => bd * b + du), type);
+            var pickDy = TypedConstant(c, OneHotColumns(count * b, boundaries, blocks.DyOffsets, (bd, du) => bd * b + du), type);
             var dyPicked = c.MatMul(dy, pickDy);
             var dyEdges = mult == 1 ? c.Transpose(c.Reshape(dyPicked, 0, channels, -1), 1, 0, 2)
                 : c.Transpose(c.Reshape(dyPicked, 0, channels, mult, oh, boundaries, nu), 1, 0, 3, 4, 2, 5);
             dyEdgesT = c.Transpose(c.Reshape(dyEdges, channels, -1, mult * nu), 0, 2, 1);
-            pickX = Typed(c, OneHotColumns(count * inputWidth, boundaries, blocks.XOffsets, (bd, dv) => bd * inputWidth + dv), type);
+            pickX = TypedConstant(c, OneHotColumns(count * inputWidth, boundaries, blocks.XOffsets, (bd, dv) => bd * inputWidth + dv), type);
         }
 
         var rows = new List<Value>();
@@ -82,7 +82,7 @@ internal sealed partial class ConvGradient
         }
         var all = rows.Count == 1 ? rows[0] : c.Op("Concat", rows, Attribute.Of("axis", 1L)); // [C, kh, pairs]
 
-        var dw = c.MatMul(all, Typed(c, blocks.TapSelection(mult, kw), type)); // [C, kh, mult*kw]
+        var dw = c.MatMul(all, TypedConstant(c, blocks.TapSelection(mult, kw), type)); // [C, kh, mult*kw]
         if (mult > 1) dw = c.Transpose(c.Reshape(dw, channels, kh, mult, kw), 0, 2, 1, 3);
         return c.Reshape(dw, g.OutChannels, 1, kh, kw);
     }
@@ -99,7 +99,7 @@ internal sealed partial class ConvGradient
         return Tensor.FromFloats([width, columns], data);
     }
 
-    private static Value Typed(GradientContext c, Tensor data, DataType type)
+    private static Value TypedConstant(GradientContext c, Tensor data, DataType type)
     {
         var value = c.Constant(data, "one_hot");
         return type == DataType.Float ? value : c.Cast(value, type);
@@ -120,9 +120,8 @@ internal sealed partial class ConvGradient
 
         public static DepthwiseBlocks? Of(ConvGeometry g, Node node)
         {
-            long ow = g.Out(1, node);
-            long perPanel = CeilDiv(ow * g.Strides[1], Panel);
-            return Try(g, node, perPanel) ?? (perPanel > 1 ? Try(g, node, 1) : null);
+            long blocks = CeilDiv(g.Out(1, node) * g.Strides[1], Panel);
+            return Try(g, node, blocks) ?? (blocks > 1 ? Try(g, node, 1) : null);
         }
 
         private static DepthwiseBlocks? Try(ConvGeometry g, Node node, long blocks)
@@ -132,7 +131,7 @@ internal sealed partial class ConvGradient
             long lastRead = Math.Min(w - 1, (ow - 1) * s + g.Reach(1) - left);
             long count = Math.Max(CeilDiv(ow, width), CeilDiv(lastRead + 1, inputWidth));
 
-            var crossing = new List<(long, long, long)>();
+            var crossing = new List<(long Du, long Dv, long Tap)>();
             for (long u = 0; u < width && count > 1; u++) // one block has no inner boundary: pairs outside it read padding
                 for (long j = 0; j < g.Kernel[1]; j++)
                 {
@@ -142,7 +141,7 @@ internal sealed partial class ConvGradient
                     else if (v >= inputWidth) crossing.Add((u - width, v - inputWidth, j));
                 }
             return new DepthwiseBlocks(width, inputWidth, count, [.. crossing],
-                [.. crossing.Select(p => p.Item1).Distinct().Order()], [.. crossing.Select(p => p.Item2).Distinct().Order()], s, d, left);
+                [.. crossing.Select(p => p.Du).Distinct().Order()], [.. crossing.Select(p => p.Dv).Distinct().Order()], s, d, left);
         }
 
         /// <summary>[(inside pairs, crossing pairs), mult*k] 0/1: which pair products sum into each (multiplier, tap).</summary>
