@@ -215,7 +215,7 @@ internal sealed partial class ConvGradient : IGradientRule
     /// 1x1 kernels: dW = sum_n dY[n] X[n]^T as one batched MatMul and a ReduceSum over the batch
     /// (5.1 ms vs PyTorch 9.4 at batch 16); the transposed operand folds into the MatMul at runtime.
     /// Where the per-image products outweigh the inputs (many channels over few positions), one Gemm over
-    /// channel-major dY and X instead: 1280x320 @7 6.0 -> 1.7 ms, 160x960 @7 1.4 -> 0.7; even at 14 px, slower at 28.
+    /// channel-major dY and X instead: 1280x320 @7 6.0 -> 1.7 ms, 160x960 @7 1.4 -> 0.7; the same at 14 px, slower at 28.
     /// </summary>
     private static Value PointwiseWeightGradient(GradientContext c, ConvGeometry g, Value dy)
     {
