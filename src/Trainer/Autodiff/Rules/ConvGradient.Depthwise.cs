@@ -13,7 +13,8 @@ internal sealed partial class ConvGradient
     /// block) and gives every (output column, input column) pair inside a block, [C, B, s*B]; tap j is one of its
     /// diagonals. The few pairs that cross a block boundary come from the boundary columns (picked out by constant one-hot
     /// MatMuls) in one small MatMul per kernel row; one constant MatMul sums the diagonals. It spends B/k times
-    /// the useful FLOPs (B at most 16, one MLAS column panel) where pairing whole rows spent W/k (19x at 56 px).
+    /// the useful FLOPs (s*B at most one MLAS column panel of 16, or the whole row up to two) where pairing whole rows
+    /// spent W/k (19x at 56 px).
     /// Measured (benchmarks/Backward, batch 16, ms; whole-row pairs -> blocks; PyTorch): 32@112 27.4 -> 15.5 (3.9),
     /// 144@56 28.4 -> 18.0 (5.3), s2 96@112 36.4 -> 22.2 (24.9), s2 144@56 13.9 -> 8.8 (2.0), 576@14 6.1 -> 4.5.
     /// </summary>
