@@ -1,4 +1,5 @@
 using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Shapes;
 using Attribute = OnnxTrainer.Ir.Attribute;
 
 namespace OnnxTrainer.Autodiff.Rules;
@@ -30,11 +31,18 @@ internal sealed partial class ConvGradient
         long rowStride = g.Strides[0], rowDilation = g.Dilations[0], top = g.PadsBegin[0];
         var type = c.ElementType(dy);
 
-        // dY [N, C*mult, OH, OW], zero columns up to whole blocks -> [C, (N, OH, block), (mult, B)].
+        // [N, C*mult, OH, groups*width] -> [C, mult*width, (N, OH, group)]: per channel, transposed for the MatMuls (ORT folds
+        // that Transpose into them); with one multiplier the channel-major Transpose moves whole images.
+        Value PerChannelT(Value t, long groups, long width)
+        {
+            var channelMajor = mult == 1 ? c.Transpose(c.Reshape(t, 0, channels, -1), 1, 0, 2)
+                : c.Transpose(c.Reshape(t, 0, channels, mult, oh, groups, width), 1, 0, 3, 4, 2, 5);
+            return c.Transpose(c.Reshape(channelMajor, channels, -1, mult * width), 0, 2, 1);
+        }
+
+        // dY with zero columns up to whole blocks.
         if (count * b > ow) dy = c.Pad(dy, [0, 0, 0, 0], [0, 0, 0, count * b - ow]);
-        var dyBlocks = mult == 1 ? c.Transpose(c.Reshape(dy, 0, channels, -1), 1, 0, 2)
-            : c.Transpose(c.Reshape(dy, 0, channels, mult, oh, count, b), 1, 0, 3, 4, 2, 5);
-        var dyBlocksT = c.Transpose(c.Reshape(dyBlocks, channels, -1, mult * b), 0, 2, 1); // folded into the MatMuls by ORT
+        var dyBlocksT = PerChannelT(dy, count, b);
         var xt = c.Transpose(c.I(0), 1, 0, 2, 3); // [C, N, H, W]
 
         // The input rows kernel row i reads, [C, N, OH, count*sB] (columns zero-padded to whole blocks): one strided Slice
@@ -48,7 +56,7 @@ internal sealed partial class ConvGradient
             long first = i * rowDilation - top, phase = ((first % rowStride) + rowStride) % rowStride;
             if (!phases.TryGetValue(phase, out var rows))
                 phases[phase] = rows = rowStride == 1 ? xt : c.Slice(xt, [phase], [h], [2], [rowStride]);
-            long begin = (phase - first) / rowStride, end = oh - begin - (h - phase + rowStride - 1) / rowStride;
+            long begin = (phase - first) / rowStride, end = oh - begin - DimMath.CeilDiv(h - phase, rowStride);
             if (begin == 0 && end == 0 && columnEnd == 0) return rows;
             if (columnEnd != 0) return c.Pad(rows, [0, 0, begin, 0], [0, 0, end, columnEnd]);
             return c.Reshape(c.Pad(c.Reshape(rows, 0, 0, -1), [0, 0, begin * w], [0, 0, end * w]), 0, 0, oh, w);
@@ -60,12 +68,9 @@ internal sealed partial class ConvGradient
         Value? dyEdgesT = null, pickX = null;
         if (blocks.Crossing.Length > 0)
         {
-            var pickDy = TypedConstant(c, OneHotColumns(count * b, boundaries, blocks.DyOffsets, (bd, du) => bd * b + du), type);
-            var dyPicked = c.MatMul(dy, pickDy);
-            var dyEdges = mult == 1 ? c.Transpose(c.Reshape(dyPicked, 0, channels, -1), 1, 0, 2)
-                : c.Transpose(c.Reshape(dyPicked, 0, channels, mult, oh, boundaries, nu), 1, 0, 3, 4, 2, 5);
-            dyEdgesT = c.Transpose(c.Reshape(dyEdges, channels, -1, mult * nu), 0, 2, 1);
-            pickX = TypedConstant(c, OneHotColumns(count * inputWidth, boundaries, blocks.XOffsets, (bd, dv) => bd * inputWidth + dv), type);
+            var pickDy = c.Constant(OneHotColumns(type, count * b, boundaries, blocks.DyOffsets, (bd, du) => bd * b + du), "one_hot");
+            dyEdgesT = PerChannelT(c.MatMul(dy, pickDy), boundaries, nu);
+            pickX = c.Constant(OneHotColumns(type, count * inputWidth, boundaries, blocks.XOffsets, (bd, dv) => bd * inputWidth + dv), "one_hot");
         }
 
         var rows = new List<Value>();
@@ -83,27 +88,21 @@ internal sealed partial class ConvGradient
         }
         var all = rows.Count == 1 ? rows[0] : c.Op("Concat", rows, Attribute.Of("axis", 1L)); // [C, kh, pairs]
 
-        var dw = c.MatMul(all, TypedConstant(c, blocks.TapSelection(mult, kw), type)); // [C, kh, mult*kw]
+        var dw = c.MatMul(all, c.Constant(blocks.TapSelection(type, mult, kw), "tap_selection")); // [C, kh, mult*kw]
         if (mult > 1) dw = c.Transpose(c.Reshape(dw, channels, kh, mult, kw), 0, 2, 1, 3);
         return c.Reshape(dw, g.OutChannels, 1, kh, kw);
     }
 
     /// <summary>[width, boundaries*offsets] one-hot: column (bd-1, o) picks row position(bd, offset o) when inside [0, width).</summary>
-    private static Tensor OneHotColumns(long width, long boundaries, long[] offsets, Func<long, long, long> position)
+    private static Tensor OneHotColumns(DataType type, long width, long boundaries, long[] offsets, Func<long, long, long> position)
     {
         long columns = boundaries * offsets.Length;
-        var data = new float[width * columns];
+        var data = new double[width * columns];
         for (long bd = 1; bd <= boundaries; bd++)
             for (int o = 0; o < offsets.Length; o++)
                 if (position(bd, offsets[o]) is var p && p >= 0 && p < width)
                     data[p * columns + (bd - 1) * offsets.Length + o] = 1;
-        return Tensor.FromFloats([width, columns], data);
-    }
-
-    private static Value TypedConstant(GradientContext c, Tensor data, DataType type)
-    {
-        var value = c.Constant(data, "one_hot");
-        return type == DataType.Float ? value : c.Cast(value, type);
+        return FloatConstants.Of(type, [width, columns], data);
     }
 
     /// <summary>
@@ -127,16 +126,16 @@ internal sealed partial class ConvGradient
         public static DepthwiseBlocks? Of(ConvGeometry g, Node node)
         {
             long columns = g.Out(1, node) * g.Strides[1];
-            long blocks = columns <= 2 * Panel ? 1 : CeilDiv(columns, Panel);
+            long blocks = columns <= 2 * Panel ? 1 : DimMath.CeilDiv(columns, Panel);
             return Try(g, node, blocks) ?? (blocks > 1 ? Try(g, node, 1) : null);
         }
 
         private static DepthwiseBlocks? Try(ConvGeometry g, Node node, long blocks)
         {
             long ow = g.Out(1, node), w = g.In(1, node), s = g.Strides[1], d = g.Dilations[1], left = g.PadsBegin[1];
-            long width = CeilDiv(ow, blocks), inputWidth = s * width;
+            long width = DimMath.CeilDiv(ow, blocks), inputWidth = s * width;
             long lastRead = Math.Min(w - 1, (ow - 1) * s + g.Reach(1) - left);
-            long count = Math.Max(CeilDiv(ow, width), CeilDiv(lastRead + 1, inputWidth));
+            long count = Math.Max(DimMath.CeilDiv(ow, width), DimMath.CeilDiv(lastRead + 1, inputWidth));
 
             var crossing = new List<(long Du, long Dv, long Tap)>();
             for (long u = 0; u < width && count > 1; u++) // one block has no inner boundary: pairs outside it read padding
@@ -152,11 +151,11 @@ internal sealed partial class ConvGradient
         }
 
         /// <summary>[(inside pairs, crossing pairs), mult*k] 0/1: which pair products sum into each (multiplier, tap).</summary>
-        public Tensor TapSelection(long mult, long taps)
+        public Tensor TapSelection(DataType type, long mult, long taps)
         {
             long inside = mult * Width * InputWidth, nu = DyOffsets.Length, nv = XOffsets.Length;
             long rows = inside + (Crossing.Length > 0 ? mult * nu * nv : 0), columns = mult * taps;
-            var data = new float[rows * columns];
+            var data = new double[rows * columns];
             for (long m = 0; m < mult; m++)
             {
                 for (long u = 0; u < Width; u++)
@@ -169,9 +168,7 @@ internal sealed partial class ConvGradient
                     data[row * columns + m * taps + j] = 1;
                 }
             }
-            return Tensor.FromFloats([rows, columns], data);
+            return FloatConstants.Of(type, [rows, columns], data);
         }
-
-        private static long CeilDiv(long a, long b) => (a + b - 1) / b;
     }
 }
