@@ -61,11 +61,15 @@ public class ConvGradientTests
         { "1-D depthwise dilation 2", [2, 3, 11], [3, 1, 3], "g=3;d=2;p=2,2" },
         { "1-D SAME_UPPER s2", [2, 3, 10], [4, 3, 4], "s=2;auto=SAME_UPPER" },
         { "3-D", [1, 2, 4, 5, 4], [3, 2, 2, 3, 2], "s=1,2,1;p=1,1,0,0,1,1;bias" },
-        // 16+ input channels: dW is one Gemm per kernel tap, over flat shifts on large grids, over 2-D windows otherwise.
-        { "per-tap flat 3x3", [2, 16, 30, 30], [3, 16, 3, 3], "p=1,1,1,1;bias" },
-        { "per-tap flat dilation 2", [1, 16, 60, 60], [2, 16, 3, 3], "d=2,2;p=2,2,2,2" },
-        { "per-tap flat asymmetric", [1, 16, 30, 31], [2, 16, 3, 2], "p=0,1,2,0" },
-        { "per-tap flat 1-D", [2, 16, 40], [3, 16, 3], "p=1,1" },
+        // 16+ input channels: dW of stride-1 "same" kernels over large grids is one Gemm over shifted copies of dY and X;
+        // otherwise one Gemm per kernel tap, over flat shifts on large grids, over 2-D windows on small ones.
+        { "shifted copies 3x3", [2, 16, 30, 30], [3, 16, 3, 3], "p=1,1,1,1;bias" },
+        { "shifted copies dilation 2", [1, 16, 60, 60], [2, 16, 3, 3], "d=2,2;p=2,2,2,2" },
+        { "shifted copies asymmetric", [1, 16, 30, 31], [2, 16, 3, 2], "p=0,1,2,0" },
+        { "shifted copies 1-D", [2, 16, 40], [3, 16, 3], "p=1,1" },
+        { "shifted copies 1-D, pads after only", [2, 16, 40], [3, 16, 3], "p=0,2" },
+        { "shifted copies 3-D, one tap on the last axis", [1, 16, 24, 24, 2], [2, 16, 3, 3, 1], "p=1,1,0,1,1,0" },
+        { "per-tap flat, no pads", [1, 16, 30, 30], [2, 16, 3, 3], "bias" },
         { "per-tap flat s2 (phases)", [1, 16, 56, 56], [2, 16, 3, 3], "s=2,2;p=1,1,1,1;bias" },
         { "per-tap flat s2, phases of two grid sizes", [1, 16, 57, 57], [2, 16, 3, 3], "s=2,2;p=1,1,1,1" },
         { "per-tap flat s2 dilation 2", [1, 16, 60, 60], [2, 16, 3, 3], "d=2,2;s=2,2;p=2,2,2,2" },
@@ -77,10 +81,10 @@ public class ConvGradientTests
     };
 
     [Theory]
-    [InlineData(30, 1)]
-    [InlineData(6, 1)]
-    [InlineData(9, 2)]
-    public void Conv_ManyChannels_WeightGradientIsOneGemmPerTap(long size, long stride)
+    [InlineData(30, 1, 1)] // shifted copies
+    [InlineData(6, 1, 9)] // per tap, the shared-gap grid too large
+    [InlineData(9, 2, 9)] // per tap, strided
+    public void Conv_ManyChannels_WeightGradientGemms(long size, long stride, int gemms)
     {
         var check = new GradientCheck(DataType.Float);
         var x = check.Input("x", [2, 16, size, size]);
@@ -89,7 +93,7 @@ public class ConvGradientTests
         var loss = check.Builder.ReduceSum(y, [], keepDims: false);
         ShapeInference.Run(check.Graph, 17);
         GradientBuilder.Build(check.Graph, 17, loss, [w]);
-        Assert.Equal(9, check.Graph.Nodes.Count(n => n.OpType == "Gemm"));
+        Assert.Equal(gemms, check.Graph.Nodes.Count(n => n.OpType == "Gemm"));
         Assert.DoesNotContain(check.Graph.Nodes, n => n.OpType == "Gather");
     }
 
@@ -140,7 +144,8 @@ public class ConvGradientTests
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 2L)]
     [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 4L, 4L, 40L)] // depthwise column blocks
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 4L, 4L, 40L)] // depthwise column blocks, stride 2
-    [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 1L, 16L, 30L)] // per-tap Gemms over flat shifts
+    [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 1L, 16L, 30L)] // one Gemm over shifted copies
+    [InlineData(new long[] { 1, 1 }, new long[] { 0, 0, 0, 0 }, 1L, 16L, 30L)] // per-tap Gemms over flat shifts
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 1L, 16L, 30L)] // per-tap Gemms over flat shifts of stride phases
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 0, 2, 1 }, 1L, 16L)] // per-tap Gemms over 2-D windows
     public void Conv_SymbolicBatch_MatchesReference(long[] strides, long[] pads, long group, long C = 4, long H = 7)

@@ -104,7 +104,8 @@ internal sealed partial class ConvGradient : IGradientRule
     private static Value WeightGradient(GradientContext c, ConvGeometry g, Value dy) =>
         g.IsPointwise ? PointwiseWeightGradient(c, g, dy)
         : g.InGroupChannels == 1 && g.Group > 1 && g.Rank == 2 ? DepthwiseWeightGradient(c, g, dy)
-        : g.Group == 1 && g.InChannels >= PerTapMinimumChannels ? PerTapWeightGradient(c, g, dy)
+        : g.Group == 1 && g.InChannels >= PerTapMinimumChannels
+            ? ShiftedCopiesGaps(g, c.Node) is { } gaps ? ShiftedCopiesWeightGradient(c, g, dy, gaps) : PerTapWeightGradient(c, g, dy)
         : g.Group == 1 ? CorrelationWeightGradient(c, g, dy)
         : UnfoldWeightGradient(c, g, dy);
 
