@@ -61,8 +61,8 @@ public class ConvGradientTests
         { "1-D depthwise dilation 2", [2, 3, 11], [3, 1, 3], "g=3;d=2;p=2,2" },
         { "1-D SAME_UPPER s2", [2, 3, 10], [4, 3, 4], "s=2;auto=SAME_UPPER" },
         { "3-D", [1, 2, 4, 5, 4], [3, 2, 2, 3, 2], "s=1,2,1;p=1,1,0,0,1,1;bias" },
-        // 16+ input channels: dW of stride-1 "same" kernels over large grids is one Gemm over shifted copies of dY and X;
-        // otherwise one Gemm per kernel tap, over flat shifts on large grids, over 2-D windows on small ones.
+        // 16+ input channels: dW of stride-1 "same" kernels is one Gemm over shifted copies of dY and X (unless the grid's
+        // gaps cost the Gemm too much); otherwise one Gemm per kernel tap, over flat shifts on large grids, over 2-D windows.
         { "shifted copies 3x3", [2, 16, 30, 30], [3, 16, 3, 3], "p=1,1,1,1;bias" },
         { "shifted copies dilation 2", [1, 16, 60, 60], [2, 16, 3, 3], "d=2,2;p=2,2,2,2" },
         { "shifted copies asymmetric", [1, 16, 30, 31], [2, 16, 3, 2], "p=0,1,2,0" },
@@ -73,7 +73,7 @@ public class ConvGradientTests
         { "per-tap flat s2 (phases)", [1, 16, 56, 56], [2, 16, 3, 3], "s=2,2;p=1,1,1,1;bias" },
         { "per-tap flat s2, phases of two grid sizes", [1, 16, 57, 57], [2, 16, 3, 3], "s=2,2;p=1,1,1,1" },
         { "per-tap flat s2 dilation 2", [1, 16, 60, 60], [2, 16, 3, 3], "d=2,2;s=2,2;p=2,2,2,2" },
-        { "per-tap 3x3 small grid", [2, 16, 6, 6], [3, 16, 3, 3], "p=1,1,1,1" },
+        { "shifted copies, small grid", [2, 16, 6, 6], [3, 16, 3, 3], "p=1,1,1,1" },
         { "per-tap 3x3 s2", [2, 16, 9, 9], [3, 16, 3, 3], "s=2,2;p=1,1,1,1;bias" },
         { "per-tap SAME_UPPER s2", [1, 16, 8, 7], [3, 16, 3, 3], "s=2,2;auto=SAME_UPPER" },
         { "per-tap 1-D s2", [2, 16, 9], [3, 16, 3], "s=2;p=1,0" },
@@ -81,14 +81,15 @@ public class ConvGradientTests
     };
 
     [Theory]
-    [InlineData(30, 1, 1)] // shifted copies
-    [InlineData(6, 1, 9)] // per tap, the shared-gap grid too large
-    [InlineData(9, 2, 9)] // per tap, strided
-    public void Conv_ManyChannels_WeightGradientGemms(long size, long stride, int gemms)
+    [InlineData(30, 16, 1, 1)] // shifted copies
+    [InlineData(4, 16, 1, 1)] // shifted copies: the grid's gaps are cheap over few channels
+    [InlineData(4, 128, 1, 9)] // per tap: the gaps would cost the Gemm 83k multiply-adds per position
+    [InlineData(9, 16, 2, 9)] // per tap, strided
+    public void Conv_ManyChannels_WeightGradientGemms(long size, long channels, long stride, int gemms)
     {
         var check = new GradientCheck(DataType.Float);
-        var x = check.Input("x", [2, 16, size, size]);
-        var w = check.Input("w", [3, 16, 3, 3]);
+        var x = check.Input("x", [2, channels, size, size]);
+        var w = check.Input("w", [channels, channels, 3, 3]);
         var y = Conv(check.Builder, [x, w], Parse($"s={stride},{stride};p=1,1,1,1"));
         var loss = check.Builder.ReduceSum(y, [], keepDims: false);
         ShapeInference.Run(check.Graph, 17);

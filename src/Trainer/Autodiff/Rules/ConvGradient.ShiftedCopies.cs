@@ -5,8 +5,13 @@ namespace OnnxTrainer.Autodiff.Rules;
 
 internal sealed partial class ConvGradient
 {
-    /// <summary>The shared-gap grid's extra positions cost Gemm FLOPs: 1.04 (56 px) and 1.07 (28 px) win, 1.15 (14 px) ties.</summary>
-    private const double ShiftedCopiesMaximumGrowth = 1.1;
+    /// <summary>
+    /// The shared-gap grid's extra positions cost the Gemm (growth - 1) * k * M * C multiply-adds per output position; past
+    /// this many the per-tap Gemms win (batch 16, ms, per tap -> shifted copies: 512@7 with 730k extra 13.7-16.2 -> 16.6-18.0,
+    /// 256@7 (183k) 5.4 -> 7.5, 256@14 (87k) 13.1-15.1 -> 13.4-15.6, 128@7 (46k) 1.3 -> 1.2, 64@8 (10k) 0.7 -> 0.6, 128@28
+    /// (10k) 17.7 -> 14.5, 32@16 (1k) 0.8 -> 0.5).
+    /// </summary>
+    private const double ShiftedCopiesMaximumExtraWork = 65536;
 
     /// <summary>
     /// The zeros after each row, image... of the grid <see cref="ShiftedCopiesWeightGradient"/> lays X and dY out on, or null
@@ -20,20 +25,20 @@ internal sealed partial class ConvGradient
         if (axes.Any(a => g.Out(a, node) != g.In(a, node))) return null;
         long[] gaps = [.. axes.Select(a => Math.Max(g.PadsBegin[a], g.PadsEnd[a]))];
         double growth = axes.Aggregate(1.0, (p, a) => p * (g.In(a, node) + gaps[a]) / g.In(a, node));
-        return growth <= ShiftedCopiesMaximumGrowth ? gaps : null;
+        double extraWork = (growth - 1) * Tensor.ElementCount(g.Kernel) * g.OutChannels * g.InChannels;
+        return extraWork <= ShiftedCopiesMaximumExtraWork ? gaps : null;
     }
 
     /// <summary>
-    /// Stride-1 "same" kernels over large images: every tap in one Gemm. X and dY are laid out channels-first on one flat
-    /// grid ([C, N*P]) with gap zeros after each row and image, which serve as the padding on both sides of their
-    /// neighbours, so tap (outer axes k, last axis j) reads X at a constant flat offset S(k) + o(j) from dY's position.
-    /// A stacks dY shifted by S(k) for every outer tap ([M*Ko, R]), B stacks X shifted by o(j) for every last-axis tap
-    /// ([C*Kj, R]), and A B^T is [M, Ko, C, Kj], every tap once. Each stack is written by one Concat of the whole flat
-    /// tensor and zero gaps: a row of length R read across the concatenation is the copy, shifted. X and dY are copied
-    /// k times each instead of X k^2 times into per-tap windows, and dY is read once by one Gemm instead of by k^2
-    /// (the per-tap Gemms stream dY and a window from memory: 260 GFLOP/s at 56 px).
-    /// Measured (ortbench, batch 16, ms; per-tap flat shifts -> this): 64@56 22.5-24.4 -> 17.7-19.1, 128@28 17.6-17.9 ->
-    /// 14.2-15.1; 256@14 13.1-15.1 -> 13.4-15.6, 512@7 13.7-16.2 -> 16.6-18.0 (growth 1.15 and 1.31).
+    /// Stride-1 "same" kernels: every tap in one Gemm. X and dY are laid out channels-first on one flat grid ([C, N*P])
+    /// with gap zeros after each row and image, which serve as the padding on both sides of their neighbours, so tap
+    /// (outer axes k, last axis j) reads X at a constant flat offset S(k) + o(j) from dY's position. A stacks dY shifted by
+    /// S(k) for every outer tap ([M*Ko, R]), B stacks X shifted by o(j) for every last-axis tap ([C*Kj, R]), and A B^T is
+    /// [M, Ko, C, Kj], every tap once. Each stack is written by one Concat of the whole flat tensor and zero gaps: a row of
+    /// length R read across the concatenation is the copy, shifted. X and dY are copied k times each in long runs instead
+    /// of X k^2 times into per-tap windows, and one Gemm reads dY once instead of k^2 Gemms each streaming dY and a window
+    /// from memory (260 GFLOP/s at 56 px). Measured (batch 16, ms, per tap -> this): 64@56 22.5-24.4 -> 17.7-19.1, 128@28
+    /// 17.6-17.9 -> 14.2-15.1, 16@32 1.1 -> 0.5; see <see cref="ShiftedCopiesMaximumExtraWork"/> for where it loses.
     /// </summary>
     private static Value ShiftedCopiesWeightGradient(GradientContext c, ConvGeometry g, Value dy, long[] gaps)
     {
