@@ -101,13 +101,14 @@ internal sealed partial class ConvGradient : IGradientRule
 
     // ---- dW ----
 
-    private static Value WeightGradient(GradientContext c, ConvGeometry g, Value dy) =>
-        g.IsPointwise ? PointwiseWeightGradient(c, g, dy)
-        : g.InGroupChannels == 1 && g.Group > 1 && g.Rank == 2 ? DepthwiseWeightGradient(c, g, dy)
-        : g.Group == 1 && g.InChannels >= PerTapMinimumChannels
-            ? ShiftedCopiesGaps(g, c.Node) is { } gaps ? ShiftedCopiesWeightGradient(c, g, dy, gaps) : PerTapWeightGradient(c, g, dy)
-        : g.Group == 1 ? CorrelationWeightGradient(c, g, dy)
-        : UnfoldWeightGradient(c, g, dy);
+    private static Value WeightGradient(GradientContext c, ConvGeometry g, Value dy)
+    {
+        if (g.IsPointwise) return PointwiseWeightGradient(c, g, dy);
+        if (g.InGroupChannels == 1 && g.Group > 1 && g.Rank == 2) return DepthwiseWeightGradient(c, g, dy);
+        if (g.Group > 1) return UnfoldWeightGradient(c, g, dy);
+        if (g.InChannels < PerTapMinimumChannels) return CorrelationWeightGradient(c, g, dy);
+        return ShiftedCopiesGaps(g, c.Node) is { } gaps ? ShiftedCopiesWeightGradient(c, g, dy, gaps) : PerTapWeightGradient(c, g, dy);
+    }
 
     /// <summary>
     /// Below this many input channels a per-tap Gemm is too thin and re-reads dY once per tap (ResNet-18's 7x7 stem over
