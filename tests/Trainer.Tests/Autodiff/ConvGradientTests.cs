@@ -61,14 +61,17 @@ public class ConvGradientTests
         { "1-D depthwise dilation 2", [2, 3, 11], [3, 1, 3], "g=3;d=2;p=2,2" },
         { "1-D SAME_UPPER s2", [2, 3, 10], [4, 3, 4], "s=2;auto=SAME_UPPER" },
         { "3-D", [1, 2, 4, 5, 4], [3, 2, 2, 3, 2], "s=1,2,1;p=1,1,0,0,1,1;bias" },
-        // 16+ input channels: dW of stride-1 "same" kernels is one Gemm over shifted copies of dY and X (unless the grid's
-        // gaps cost the Gemm too much); otherwise one Gemm per kernel tap, over flat shifts on large grids, over 2-D windows.
+        // dW of stride-1 "same" kernels is one Gemm over shifted copies of dY and X (unless the grid's gaps cost the Gemm
+        // too much); otherwise, over 16+ input channels, one Gemm per kernel tap, over flat shifts on large grids, over 2-D windows.
         { "shifted copies 3x3", [2, 16, 30, 30], [3, 16, 3, 3], "p=1,1,1,1;bias" },
         { "shifted copies dilation 2", [1, 16, 60, 60], [2, 16, 3, 3], "d=2,2;p=2,2,2,2" },
         { "shifted copies asymmetric", [1, 16, 30, 31], [2, 16, 3, 2], "p=0,1,2,0" },
         { "shifted copies 1-D", [2, 16, 40], [3, 16, 3], "p=1,1" },
         { "shifted copies 1-D, pads after only", [2, 16, 40], [3, 16, 3], "p=0,2" },
         { "shifted copies 3-D, one tap on the last axis", [1, 16, 24, 24, 2], [2, 16, 3, 3, 1], "p=1,1,0,1,1,0" },
+        { "shifted copies, every tap in B (many more outputs than inputs)", [2, 2, 8, 8], [8, 2, 3, 3], "p=1,1,1,1;bias" },
+        { "shifted copies, every tap in B, dilation and asymmetric pads", [1, 2, 9, 10], [9, 2, 3, 2], "d=2,1;p=2,0,2,1" },
+        { "shifted copies, every tap in B, pads after only", [1, 2, 8, 8], [8, 2, 3, 3], "p=0,0,2,2" },
         { "per-tap flat, no pads", [1, 16, 30, 30], [2, 16, 3, 3], "bias" },
         { "per-tap flat s2 (phases)", [1, 16, 56, 56], [2, 16, 3, 3], "s=2,2;p=1,1,1,1;bias" },
         { "per-tap flat s2, phases of two grid sizes", [1, 16, 57, 57], [2, 16, 3, 3], "s=2,2;p=1,1,1,1" },

@@ -38,7 +38,9 @@ internal sealed partial class ConvGradient
     /// length R read across the concatenation is the copy, shifted. X and dY are copied k times each in long runs instead
     /// of X k^2 times into per-tap windows, and one Gemm reads dY once instead of k^2 Gemms each streaming dY and a window
     /// from memory (260 GFLOP/s at 56 px). Measured (batch 16, ms, per tap -> this): 64@56 22.5-24.4 -> 17.7-19.1, 128@28
-    /// 17.6-17.9 -> 14.2-15.1, 16@32 1.1 -> 0.5; see <see cref="ShiftedCopiesMaximumExtraWork"/> for where it loses.
+    /// 17.6-17.9 -> 14.2-15.1, 16@32 1.1 -> 0.5; see <see cref="ShiftedCopiesMaximumExtraWork"/> for where it loses. Over
+    /// few input channels every tap goes to B instead (batch 64, ms, correlation Conv -> this): 3->16 @32 2.3 -> 1.1,
+    /// 3->32 @64 13.0-14.1 -> 10.7, 8->64 @32 9.2-16.6 -> 6.5-7.4, 12->12 @32 18.5-19.5 -> 2.1-2.8.
     /// </summary>
     private static Value ShiftedCopiesWeightGradient(GradientContext c, ConvGeometry g, Value dy, long[] gaps)
     {
@@ -52,28 +54,34 @@ internal sealed partial class ConvGradient
         Value Flat(Value t, long channels) =>
             c.Reshape(c.Transpose(c.Pad(t, new long[r + 2], [0, 0, .. gaps]), channelsFirst), channels, -1);
 
-        // Tap k reads X at (dY position) + sum_a k_a d_a rowStride_a - (the leading pads). A's rows are dY shifted right by the
-        // outer part, B's rows X shifted right by the leading pads minus the last-axis part; both by delta more where that
-        // would be negative (a product of two right shifts only sees their difference).
-        var outerTaps = new List<long>();
+        // Tap k reads X at (dY position) + (its outer-axes offset) + (its last-axis offset) - (the leading pads). Each tap's offset
+        // is split between the two stacks: A's rows are dY shifted right by their part, B's rows X shifted right by the
+        // leading pads minus theirs; both by delta more where that would be negative (a product of two right shifts only
+        // sees their difference). The outer axes' taps go to A and the last axis' to B (k copies of each), or, where
+        // that copies less (many more output than input channels, as over RGB), every tap goes to B and A is dY alone.
+        var outerParts = new List<long>();
         var outerKernel = g.Kernel[..last];
         for (long t = 0; t < Tensor.ElementCount(outerKernel); t++)
         {
             var k = new long[last];
             Unravel(t, outerKernel, k);
-            outerTaps.Add(Enumerable.Range(0, last).Sum(a => k[a] * g.Dilations[a] * rowStride[a]));
+            outerParts.Add(Enumerable.Range(0, last).Sum(a => k[a] * g.Dilations[a] * rowStride[a]));
         }
+        long[] lastParts = [.. Enumerable.Range(0, (int)g.Kernel[last]).Select(j => j * g.Dilations[last])];
+        bool allInB = g.OutChannels + outerParts.Count * lastParts.Length * g.InChannels
+            < outerParts.Count * g.OutChannels + lastParts.Length * g.InChannels;
+        long[] partsA = allInB ? [0] : [.. outerParts];
+        long[] partsB = allInB ? [.. outerParts.SelectMany(s => lastParts.Select(o => s + o))] : lastParts;
         long leading = Enumerable.Range(0, r).Sum(a => g.PadsBegin[a] * rowStride[a]);
-        long[] lastTaps = [.. Enumerable.Range(0, (int)g.Kernel[last]).Select(j => j * g.Dilations[last])];
-        long delta = Math.Max(0, lastTaps[^1] - leading);
-        long[] shiftsA = [.. outerTaps.Select(s => s + delta)];
-        long[] shiftsB = [.. lastTaps.Select(o => leading - o + delta)];
+        long delta = Math.Max(0, partsB.Max() - leading);
+        long[] shiftsA = [.. partsA.Select(s => s + delta)];
+        long[] shiftsB = [.. partsB.Select(o => leading - o + delta)];
         long extra = Math.Max(shiftsA.Max(), shiftsB.Max());
         var type = c.ElementType(dy);
 
         var dyCopies = Stack(Flat(dy, g.OutChannels), g.OutChannels, shiftsA);
         var xCopies = Stack(Flat(c.I(0), g.InChannels), g.InChannels, shiftsB);
-        var product = c.Op("Gemm", [dyCopies, xCopies], Attribute.Of("transB", 1L)); // [M*Ko, C*Kj]
+        var product = c.Op("Gemm", [dyCopies, xCopies], Attribute.Of("transB", 1L)); // [M * A's parts, C * B's parts]
         var dw = shiftsA.Length == 1 ? product
             : c.Transpose(c.Reshape(product, g.OutChannels, shiftsA.Length, g.InChannels, shiftsB.Length), 0, 2, 1, 3);
         return c.Reshape(dw, [g.OutChannels, g.InChannels, .. g.Kernel]);

@@ -106,8 +106,8 @@ internal sealed partial class ConvGradient : IGradientRule
         if (g.IsPointwise) return PointwiseWeightGradient(c, g, dy);
         if (g.InGroupChannels == 1 && g.Group > 1 && g.Rank == 2) return DepthwiseWeightGradient(c, g, dy);
         if (g.Group > 1) return UnfoldWeightGradient(c, g, dy);
-        if (g.InChannels < PerTapMinimumChannels) return CorrelationWeightGradient(c, g, dy);
-        return ShiftedCopiesGaps(g, c.Node) is { } gaps ? ShiftedCopiesWeightGradient(c, g, dy, gaps) : PerTapWeightGradient(c, g, dy);
+        if (ShiftedCopiesGaps(g, c.Node) is { } gaps) return ShiftedCopiesWeightGradient(c, g, dy, gaps);
+        return g.InChannels < PerTapMinimumChannels ? CorrelationWeightGradient(c, g, dy) : PerTapWeightGradient(c, g, dy);
     }
 
     /// <summary>
@@ -242,7 +242,7 @@ internal sealed partial class ConvGradient : IGradientRule
     }
 
     /// <summary>
-    /// Ungrouped kernels over few channels (the stems over RGB): dW[m, c, k] = sum_n,o dY[n, m, o] X[n, c, o*s + k*d] is a
+    /// Ungrouped kernels over few channels that the shifted copies do not serve (the strided stems over RGB): dW[m, c, k] = sum_n,o dY[n, m, o] X[n, c, o*s + k*d] is a
     /// Conv of X as C images of N channels ([C, N, in...]) with dY as M kernels ([M, N, out...]), strides and dilations
     /// swapped, the forward's pads minus the stride leftovers so that the output is exactly the kernel's size. ORT's
     /// im2col for it copies X once per tap as the unfold does, but with a tight loop instead of a Gather over an index
