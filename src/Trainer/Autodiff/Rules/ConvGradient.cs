@@ -242,10 +242,11 @@ internal sealed partial class ConvGradient : IGradientRule
     }
 
     /// <summary>
-    /// Ungrouped kernels over few channels that the shifted copies do not serve (the strided stems over RGB): dW[m, c, k] = sum_n,o dY[n, m, o] X[n, c, o*s + k*d] is a
-    /// Conv of X as C images of N channels ([C, N, in...]) with dY as M kernels ([M, N, out...]), strides and dilations
-    /// swapped, the forward's pads minus the stride leftovers so that the output is exactly the kernel's size. ORT's
-    /// im2col for it copies X once per tap as the unfold does, but with a tight loop instead of a Gather over an index
+    /// Ungrouped kernels over few channels that the shifted copies do not serve (the strided stems over RGB):
+    /// dW[m, c, k] = sum_n,o dY[n, m, o] X[n, c, o*s + k*d] is a Conv of X as C images of N channels ([C, N, in...])
+    /// with dY as M kernels ([M, N, out...]), strides and dilations swapped, the forward's pads minus the stride leftovers
+    /// so that the output is exactly the kernel's size. ORT's im2col for it copies X once per tap as the unfold does, but
+    /// with a tight loop instead of a Gather over an index
     /// (benchmarks/Backward, ms: ResNet-18 7x7 s2 3->64 @224 52.6-61.4 -> 33.8-34.4, PyTorch 24.8; MobileNetV2 3x3 s2
     /// 3->32 @224 22.1 -> 11.6). Over many channels its Gemm is thin (k^2 columns) and the per-tap form wins.
     /// </summary>
