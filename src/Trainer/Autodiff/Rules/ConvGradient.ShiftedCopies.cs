@@ -46,13 +46,9 @@ internal sealed partial class ConvGradient
     {
         var node = c.Node;
         int r = g.Rank, last = r - 1;
-        long[] grid = [.. Enumerable.Range(0, r).Select(a => g.In(a, node) + gaps[a])];
-        var rowStride = new long[r];
-        for (long stride = 1, axis = last; axis >= 0; stride *= grid[axis], axis--) rowStride[axis] = stride;
-
-        long[] channelsFirst = [1, 0, .. Enumerable.Range(2, r).Select(a => (long)a)];
+        var rowStride = RowStrides([.. Enumerable.Range(0, r).Select(a => g.In(a, node) + gaps[a])]);
         Value Flat(Value t, long channels) =>
-            c.Reshape(c.Transpose(c.Pad(t, new long[r + 2], [0, 0, .. gaps]), channelsFirst), channels, -1);
+            c.Reshape(c.Transpose(c.Pad(t, new long[r + 2], [0, 0, .. gaps]), ChannelsFirst(r)), channels, -1);
 
         // Tap k reads X at (dY position) + (its outer-axes offset) + (its last-axis offset) - (the leading pads). Each tap's offset
         // is split between the two stacks: A's rows are dY shifted right by their part, B's rows X shifted right by the

@@ -133,7 +133,7 @@ internal sealed partial class ConvGradient : IGradientRule
         int r = g.Rank;
         var x = c.I(0);
         if (g.HasPads) x = c.Pad(x, [0, 0, .. g.PadsBegin], [0, 0, .. g.PadsEnd]);
-        long[] channelsFirst = [1, 0, .. Enumerable.Range(2, r).Select(a => (long)a)];
+        long[] channelsFirst = ChannelsFirst(r);
         var xt = c.Transpose(x, channelsFirst); // [C, N, padded...]
         var dyt = c.Transpose(dy, channelsFirst); // [M, N, out...]
         long[] padded = [.. Enumerable.Range(0, r).Select(a => g.PaddedSize(a, node))];
@@ -167,13 +167,7 @@ internal sealed partial class ConvGradient : IGradientRule
             foreach (var group in taps.GroupBy(tap => string.Join(",", Grid(Phase(tap)))))
             {
                 var grid = Grid(Phase(group.First()));
-                var rowStride = new long[r];
-                long stride = 1;
-                for (int a = r - 1; a >= 0; a--)
-                {
-                    rowStride[a] = stride;
-                    stride *= grid[a];
-                }
+                var rowStride = RowStrides(grid);
                 long maxOffset = group.Max(tap => Offset(Shift(tap), rowStride));
                 var embedded = c.Pad(dyt, new long[r + 2], [0, 0, .. Enumerable.Range(0, r).Select(a => grid[a] - outSize[a])]);
                 grids[group.Key] = (Columns(c.Reshape(embedded, g.OutChannels, -1), 0, maxOffset), maxOffset, rowStride);
@@ -260,7 +254,7 @@ internal sealed partial class ConvGradient : IGradientRule
         long[] cut = [.. Enumerable.Range(0, r).Select(a => Math.Max(0, leftover[a] - g.PadsEnd[a]))];
         if (cut.Any(v => v > 0)) // stride leftovers beyond the end padding: never read, so cut off
             x = c.Slice(x, [.. Enumerable.Repeat(0L, r)], [.. Enumerable.Range(0, r).Select(a => g.In(a, node) - cut[a])], spatialAxes);
-        long[] channelsFirst = [1, 0, .. spatialAxes];
+        long[] channelsFirst = ChannelsFirst(r);
         var xt = c.Transpose(x, channelsFirst); // [C, N, in...]
         var dyt = c.Transpose(dy, channelsFirst); // [M, N, out...]
         long[] pads = [.. g.PadsBegin, .. Enumerable.Range(0, r).Select(a => Math.Max(0, g.PadsEnd[a] - leftover[a]))];
@@ -320,6 +314,17 @@ internal sealed partial class ConvGradient : IGradientRule
             }
         }
         return index;
+    }
+
+    /// <summary>The permutation [1, 0, 2, 3...] that swaps the batch and channel axes of an [N, C, spatial...] tensor.</summary>
+    private static long[] ChannelsFirst(int rank) => [1, 0, .. Enumerable.Range(2, rank).Select(a => (long)a)];
+
+    /// <summary>Row-major strides of a grid: how far one step along each axis moves in its flattened form.</summary>
+    private static long[] RowStrides(long[] grid)
+    {
+        var strides = new long[grid.Length];
+        for (long stride = 1, a = grid.Length - 1; a >= 0; stride *= grid[a], a--) strides[a] = stride;
+        return strides;
     }
 
     private static void Unravel(long flat, long[] dims, long[] into)
