@@ -100,6 +100,14 @@ public sealed class Graph
         return node;
     }
 
+    /// <summary>Gives an existing node one more output, a fresh value named after <paramref name="hint"/> (e.g. an optional output it did not produce yet).</summary>
+    public Value AddNodeOutput(Node node, string hint, TensorType? type = null)
+    {
+        var output = CreateValue(FreshName(hint), type);
+        node.AppendOutput(output);
+        return output;
+    }
+
     /// <summary>Makes every reader of <paramref name="old"/> (nodes and graph outputs) read <paramref name="replacement"/> instead.</summary>
     public void ReplaceAllUsesWith(Value old, Value replacement)
     {

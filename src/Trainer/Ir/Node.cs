@@ -44,6 +44,14 @@ public sealed class Node
         value?.AddUser(this);
     }
 
+    internal void AppendOutput(Value output)
+    {
+        if (output.Producer is not null)
+            throw new InvalidOperationException($"value '{output.Name}' already has producer '{output.Producer.Name}'");
+        _outputs.Add(output);
+        output.Producer = this;
+    }
+
     internal void Detach()
     {
         foreach (var input in _inputs) input?.RemoveUser(this);

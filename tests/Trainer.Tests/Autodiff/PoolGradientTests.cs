@@ -56,6 +56,21 @@ public class PoolGradientTests
     }
 
     [Theory]
+    [InlineData(0L, 1)]
+    [InlineData(1L, 2)]
+    public void MaxPool_ForwardWithoutIndices_OutputsThemUnlessColumnMajor(long storageOrder, int maxPools)
+    {
+        var check = new GradientCheck();
+        var x = check.Input("x", [2, 3, 7, 7]);
+        var y = check.Builder.Op("MaxPool", [x], Attribute.Of("kernel_shape", [3L, 3L]), Attribute.Of("strides", [2L, 2L]),
+            Attribute.Of("pads", [1L, 1L, 1L, 1L]), Attribute.Of("storage_order", storageOrder));
+        check.Verify(y, Rtol, Atol);
+        var forward = y.Producer!;
+        Assert.Equal(maxPools, check.Graph.Nodes.Count(n => n.OpType == "MaxPool"));
+        Assert.Equal(storageOrder == 0 ? 2 : 1, forward.Outputs.Count);
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void MaxPool_Ties_GradientGoesToFirstMaximum(bool ceilWithPads)

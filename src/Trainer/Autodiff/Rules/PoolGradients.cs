@@ -9,11 +9,12 @@ namespace OnnxTrainer.Autodiff.Rules;
 /// <summary>
 /// MaxPool: scatter-add GO into zeros at the flat indices MaxPool reports. ONNX Runtime's Indices
 /// count over the whole tensor (batch and channel offsets included) and keep the first maximum of a
-/// window, which is exactly the subgradient PyTorch uses. Indices come from the forward node when it
-/// already outputs them; otherwise from a second MaxPool. That pass is the cost to know: ONNX Runtime
-/// computes Indices in a scalar loop, several times slower than the MLAS MaxPool of the forward
-/// (~118 vs ~18 ms at [16,64,112,112], 3x3 s2), while the scatter adds ~20%. An artifact builder that
-/// switches the forward node to output Indices saves the MLAS pass; this rule then reuses them.
+/// window, which is exactly the subgradient PyTorch uses. The indices come from the forward node: when it
+/// does not output them yet, it is given its optional Indices output, so the forward pass computes them
+/// together with the pooled values. ONNX Runtime computes Indices in a scalar loop (~40 ms at
+/// [16,64,112,112], 3x3 s2) while a MaxPool without them runs on MLAS in ~6 ms, reorders included; a
+/// second MaxPool in the backward would pay both. Only a forward node with storage_order 1 (column-major
+/// indices) keeps its output and a second, row-major MaxPool runs here.
 /// </summary>
 internal sealed class MaxPoolGradient : IGradientRule
 {
@@ -21,10 +22,13 @@ internal sealed class MaxPoolGradient : IGradientRule
     {
         var x = c.I(0);
         var geometry = PoolGeometry.Of(c);
-        bool forwardHasIndices = c.Node.Outputs.Count > 1 && c.Attr("storage_order", 0) == 0;
-        var indices = forwardHasIndices
-            ? c.O(1)
-            : c.OpN("MaxPool", [x], 2, [.. c.Node.Attributes.Values.Where(a => a.Name != "storage_order")])[1];
+        bool rowMajor = c.Attr("storage_order", 0) == 0;
+        var indices = (c.Node.Outputs.Count, rowMajor) switch
+        {
+            (> 1, true) => c.O(1),
+            (1, true) => c.Graph.AddNodeOutput(c.Node, c.Node.Name + "_indices", new TensorType(DataType.Int64, [.. c.ShapeOf(c.O(0))])),
+            _ => c.OpN("MaxPool", [x], 2, [.. c.Node.Attributes.Values.Where(a => a.Name != "storage_order")])[1],
+        };
         return [PoolScatter.Build(c, c.GO(0)!, indices, x, unique: !geometry.WindowsOverlap)];
     }
 }
