@@ -81,6 +81,8 @@ public static class TrainingGraph
         if (withGradients) GradientBuilder.Build(graph, opset, loss, parameters);
         graph.Outputs.AddRange(kept);
         graph.RemoveDeadNodes();
+        ShapeInference.Run(graph, opset); // the gradients' shapes, which the stacking reads
+        ConvBatchStacking.Apply(graph, opset);
         graph.Inputs.RemoveAll(further.Contains);
         graph.Inputs.AddRange(further);
         return model;

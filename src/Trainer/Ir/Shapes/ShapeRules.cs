@@ -111,6 +111,8 @@ internal static class ShapeRules
         Register("Gather", new GatherRule());
         Register("Pad", new PadRule());
         Register("Tile", new TileRule());
+        Register("Resize", new ResizeRule());
+        Register("ScatterElements", new UnaryRule()); // the data input's shape and type
 
         // Shape computations and constants.
         Register("Shape", new ShapeOfRule());

@@ -55,9 +55,9 @@ public sealed class OnnxConformanceTests
     }
 
     /// <summary>
-    /// Shapes that depend on input values (Slice starts, Reshape shape, Range bounds ...) can only be
-    /// inferred from constants, so integer and scalar inputs become initializers holding the case's data,
-    /// as an exporter would have emitted them.
+    /// Shapes that depend on input values (Slice starts, Reshape shape, Range bounds, Resize scales ...) can
+    /// only be inferred from constants, so integer and scalar inputs and Resize's roi and scales become
+    /// initializers holding the case's data, as an exporter would have emitted them.
     /// </summary>
     private static void FreezeShapeInputs(Graph graph, string dataSet)
     {
@@ -66,7 +66,8 @@ public sealed class OnnxConformanceTests
             var proto = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dataSet, $"input_{i}.pb")));
             var type = (DataType)proto.DataType;
             bool integral = type is DataType.Int64 or DataType.Int32;
-            if (!integral && proto.Dims.Aggregate(1L, (a, b) => a * b) != 1) continue;
+            bool resizeFactors = input.Users.Count > 0 && input.Users.All(u => u.OpType == "Resize" && u.Inputs[0] != input);
+            if (!integral && !resizeFactors && proto.Dims.Aggregate(1L, (a, b) => a * b) != 1) continue;
             var tensor = ToTensor(proto);
             if (tensor is null) continue;
             var constant = graph.AddInitializer(graph.FreshName(input.Name + "_value"), tensor);

@@ -1,0 +1,126 @@
+using OnnxTrainer.Artifacts;
+using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Shapes;
+using OnnxTrainer.Onnx;
+using OnnxTrainer.Tests.Fixtures;
+using Xunit;
+using Attribute = OnnxTrainer.Ir.Attribute;
+
+namespace OnnxTrainer.Tests.Artifacts;
+
+public class ConvBatchStackingTests
+{
+    private const long C = 3, M = 4;
+
+    [Theory]
+    [InlineData(7L, 7L, 3L, 3L, new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 1L, true)] // ResNet's 7x7 layers
+    [InlineData(6L, 5L, 3L, 3L, new long[] { 1, 1 }, new long[] { 2, 2, 2, 2 }, 2L, false)] // dilation 2
+    [InlineData(5L, 5L, 3L, 3L, new long[] { 1, 1 }, new long[] { 0, 1, 2, 1 }, 1L, true)] // height padded after only
+    [InlineData(5L, 5L, 3L, 3L, new long[] { 1, 1 }, new long[] { 2, 1, 0, 1 }, 1L, false)] // height padded before only
+    [InlineData(6L, 7L, 3L, 3L, new long[] { 1, 2 }, new long[] { 1, 1, 1, 1 }, 1L, true)] // strided along the width
+    [InlineData(5L, 5L, 3L, 3L, new long[] { 1, 1 }, new long[] { 0, 0, 0, 0 }, 1L, false)] // no pads: rows cut off
+    [InlineData(1L, 1L, 3L, 3L, new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 1L, true)] // one pixel
+    [InlineData(4L, 6L, 3L, 1L, new long[] { 1, 1 }, new long[] { 1, 0, 1, 0 }, 1L, false)] // 3x1 kernel
+    public void Apply_SmallConv_SameOutputsAtTwoBatchSizes(long h, long w, long kh, long kw, long[] strides, long[] pads, long dilation, bool bias)
+    {
+        // Arrange: a Conv over a symbolic batch whose weight is a graph input, as in a training graph.
+        var model = ConvModel(h, w, kh, kw, bias, [Attribute.Of("strides", strides), Attribute.Of("pads", pads),
+            Attribute.Of("dilations", new[] { dilation, dilation })]);
+        var before = RunAtBatchSizes(model, h, w, kh, kw, bias);
+
+        // Act
+        int stacked = ConvBatchStacking.Apply(model.Graph, 17);
+
+        // Assert: one Conv, over one tall image, with the same outputs at every batch size.
+        Assert.Equal(1, stacked);
+        var conv = Assert.Single(model.Graph.Nodes, n => n.OpType == "Conv");
+        Assert.Equal("Reshape", conv.Input(0)!.Producer?.OpType);
+        var after = RunAtBatchSizes(model, h, w, kh, kw, bias);
+        Assert.Equal(before.Count, after.Count);
+        for (int r = 0; r < before.Count; r++)
+        {
+            Assert.Equal(before[r].Shape, after[r].Shape);
+            for (int i = 0; i < before[r].Data.Length; i++)
+                Assert.Equal(before[r].Data[i], after[r].Data[i], 1e-5 * (1 + Math.Abs(before[r].Data[i])));
+        }
+    }
+
+    [Theory]
+    [InlineData("constant weight")]
+    [InlineData("grouped")]
+    [InlineData("strided along the height")]
+    [InlineData("pointwise")]
+    [InlineData("64 output positions")]
+    [InlineData("auto_pad")]
+    [InlineData("most rows cut off")]
+    public void Apply_NotApplicable_GraphUntouched(string situation)
+    {
+        long size = situation switch { "64 output positions" => 8, "most rows cut off" => 9, _ => 7 };
+        long k = situation switch { "pointwise" => 1, "most rows cut off" => 7, _ => 3 };
+        List<Attribute> attributes = situation switch
+        {
+            "grouped" => [Attribute.Of("group", C), Attribute.Of("pads", new long[] { 1, 1, 1, 1 })],
+            "strided along the height" => [Attribute.Of("strides", new long[] { 2, 1 }), Attribute.Of("pads", new long[] { 1, 1, 1, 1 })],
+            "auto_pad" => [Attribute.Of("auto_pad", "SAME_UPPER")],
+            "pointwise" or "most rows cut off" => [],
+            _ => [Attribute.Of("pads", new long[] { 1, 1, 1, 1 })],
+        };
+        var model = ConvModel(size, size, k, k, bias: false, attributes, constantWeight: situation == "constant weight",
+            weightChannels: situation == "grouped" ? 1 : C);
+        var conv = Assert.Single(model.Graph.Nodes, n => n.OpType == "Conv");
+
+        Assert.Equal(0, ConvBatchStacking.Apply(model.Graph, 17));
+        Assert.Same(conv, Assert.Single(model.Graph.Nodes));
+    }
+
+    [Fact]
+    public void TrainingGraph_SmallResNet_StacksItsConvsBelow8x8()
+    {
+        // resnet_small at 64 px: layer3 runs at 4x4 and layer4 at 2x2, forward and dX; WholeModelGradientTests checks
+        // this same training graph's gradients against PyTorch.
+        var forward = ModelReader.Load(GeneratedFixtures.ModelPath("resnet_small"));
+        var training = TrainingGraph.BuildTraining(forward, [.. Parameters.Of(forward.Graph).Select(p => p.Name)], new LossOptions());
+
+        var stacked = training.Graph.Nodes.Where(n => n.OpType == "Conv" && n.Input(0)!.Producer?.OpType == "Reshape").ToList();
+        Assert.Contains(stacked, n => n.Name.StartsWith("/layer4/", StringComparison.Ordinal) && !n.Name.Contains("_grad"));
+        Assert.Contains(stacked, n => n.Name.StartsWith("/layer3/", StringComparison.Ordinal) && n.Name.Contains("_grad"));
+        Assert.DoesNotContain(stacked, n => n.Name.StartsWith("/layer2/", StringComparison.Ordinal));
+    }
+
+    private static Model ConvModel(long h, long w, long kh, long kw, bool bias, IEnumerable<Attribute> attributes,
+        bool constantWeight = false, long weightChannels = C)
+    {
+        var model = new Model();
+        model.Opsets[""] = 17;
+        var graph = model.Graph;
+        var x = graph.AddInput("x", new TensorType(DataType.Float, [Dim.Named("N"), Dim.Known(C), Dim.Known(h), Dim.Known(w)]));
+        long[] weightShape = [M, weightChannels, kh, kw];
+        var weight = constantWeight
+            ? graph.AddInitializer("w", Tensor.FromFloats(weightShape, new float[Tensor.ElementCount(weightShape)]))
+            : graph.AddInput("w", TensorType.Of(DataType.Float, weightShape));
+        var b = bias ? graph.AddInput("b", TensorType.Of(DataType.Float, M)) : null;
+        var y = new GraphBuilder(graph, 17, "t").Op("Conv", [x, weight, b], [.. attributes]);
+        graph.Outputs.Add(y);
+        ShapeInference.Run(graph, 17);
+        return model;
+    }
+
+    private static List<(double[] Data, long[] Shape)> RunAtBatchSizes(Model model, long h, long w, long kh, long kw, bool bias)
+    {
+        using var runner = new OrtRunner(model);
+        var random = new Random(5);
+        double[] Random(long count) => [.. Enumerable.Range(0, (int)count).Select(_ => random.NextDouble() * 2 - 1)];
+        var results = new List<(double[] Data, long[] Shape)>();
+        foreach (long n in new long[] { 3, 1 })
+        {
+            var feeds = new Dictionary<string, (DataType, long[], double[])>
+            {
+                ["x"] = (DataType.Float, [n, C, h, w], Random(n * C * h * w)),
+                ["w"] = (DataType.Float, [M, C, kh, kw], Random(M * C * kh * kw)),
+            };
+            if (bias) feeds["b"] = (DataType.Float, [M], Random(M));
+            results.AddRange(runner.Run(feeds));
+        }
+        return results;
+    }
+}
