@@ -67,6 +67,7 @@ public static class TrainingGraph
         }
         if (ConvBatchNormFolding.Apply(graph, opset, parameters.ToHashSet()) > 0)
             ShapeInference.Run(graph, opset); // types of the folded weights and biases
+        if (withGradients) ReluMaxPoolSwap.Apply(graph, GradientBuilder.ForwardFromParameters(parameters));
 
         var kept = keptOutputs.Select(name => graph.Outputs.Skip(1).FirstOrDefault(o => o.Name == name)
             ?? throw new GraphException($"'{name}' is not an output of the forward model, so it cannot be kept")).ToList();
