@@ -14,13 +14,20 @@ namespace OnnxTrainer.Artifacts;
 /// kernels instead and are left alone. Measured at batch 16 (ms, per image -> stacked, the wrapping Transposes, Pad and
 /// Slice included): 3x3 512->512 @7 14.3-15.5 -> 12.1-13.9, 256->256 @7 4.7-5.0 -> 3.5; at batch 64 3x3 512@1
 /// 7.2-9.6 -> 3.2, 256@2 6.4 -> 2.7, 128@4 2.5-2.9 -> 2.1. Not stacked, being slower or no faster that way: 64 output
-/// positions and more (64->64 @8 1.5 -> 1.9 ms, 256@14 within noise), grouped Convs (depthwise 960@7 3.2 -> 3.8), 1x1
-/// Convs (960->160 @7 0.9 -> 1.0).
+/// positions and more unless the Conv is wide (below; 64->64 @8 1.5 -> 1.9 ms, 128->128 @28 11.1-12.5 -> 12.8-13.3),
+/// grouped Convs (depthwise 960@7 3.2 -> 3.8), 1x1 Convs (960->160 @7 0.9 -> 1.0).
 /// </summary>
 public static class ConvBatchStacking
 {
     /// <summary>The most output positions per image for which a Conv is stacked.</summary>
     private const long MaximumPositions = 63;
+
+    /// <summary>
+    /// Wide Convs are stacked up to this many output positions per image (14x14): their multiplication outweighs the
+    /// wrapping, which grows with the channels only linearly (3x3 256->256 @14 11.9-12.2 -> 11.1-11.3 ms, 512->512
+    /// 47.8-52.5 -> 43.0-47.2; but 128->128 2.9-3.5 -> 3.3-4.4, 64->64 1.1 -> 1.4-1.6).
+    /// </summary>
+    private const long MaximumPositionsWide = 255, WideChannels = 256;
 
     /// <summary>Stacks every eligible Conv of <paramref name="graph"/> (value shapes must be inferred); returns how many.</summary>
     public static int Apply(Graph graph, long opset)
@@ -54,7 +61,8 @@ public static class ConvBatchStacking
         long gap = Math.Max(pads[0], pads[2]);
         // Rows computed but cut off again: the gap rows, and more where the kernel outgrows its padding.
         bool fewWasted = h + gap <= 2 * ho;
-        return ho * wo <= MaximumPositions && pads[0] <= reach && fewWasted
+        bool small = ho * wo <= MaximumPositions || ho * wo <= MaximumPositionsWide && c >= WideChannels && m >= WideChannels;
+        return small && pads[0] <= reach && fewWasted
             ? new Geometry(c, h, w, m, ho, wo, pads, reach, gap) : null;
     }
 

@@ -21,12 +21,14 @@ public class ConvBatchStackingTests
     [InlineData(5L, 5L, 3L, 3L, new long[] { 1, 1 }, new long[] { 0, 0, 0, 0 }, 1L, false)] // no pads: rows cut off
     [InlineData(1L, 1L, 3L, 3L, new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 1L, true)] // one pixel
     [InlineData(4L, 6L, 3L, 1L, new long[] { 1, 1 }, new long[] { 1, 0, 1, 0 }, 1L, false)] // 3x1 kernel
-    public void Apply_SmallConv_SameOutputsAtTwoBatchSizes(long h, long w, long kh, long kw, long[] strides, long[] pads, long dilation, bool bias)
+    [InlineData(14L, 14L, 3L, 3L, new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 1L, true, 256L, 256L)] // 14x14, wide
+    public void Apply_SmallConv_SameOutputsAtTwoBatchSizes(long h, long w, long kh, long kw, long[] strides, long[] pads, long dilation, bool bias,
+        long channels = C, long outChannels = M)
     {
         // Arrange: a Conv over a symbolic batch whose weight is a graph input, as in a training graph.
         var model = ConvModel(h, w, kh, kw, bias, [Attribute.Of("strides", strides), Attribute.Of("pads", pads),
-            Attribute.Of("dilations", new[] { dilation, dilation })]);
-        var before = RunAtBatchSizes(model, h, w, kh, kw, bias);
+            Attribute.Of("dilations", new[] { dilation, dilation })], channels: channels, outChannels: outChannels);
+        var before = RunAtBatchSizes(model, h, w, kh, kw, bias, channels, outChannels);
 
         // Act
         int stacked = ConvBatchStacking.Apply(model.Graph, 17);
@@ -35,7 +37,7 @@ public class ConvBatchStackingTests
         Assert.Equal(1, stacked);
         var conv = Assert.Single(model.Graph.Nodes, n => n.OpType == "Conv");
         Assert.Equal("Reshape", conv.Input(0)!.Producer?.OpType);
-        var after = RunAtBatchSizes(model, h, w, kh, kw, bias);
+        var after = RunAtBatchSizes(model, h, w, kh, kw, bias, channels, outChannels);
         Assert.Equal(before.Count, after.Count);
         for (int r = 0; r < before.Count; r++)
         {
@@ -51,11 +53,13 @@ public class ConvBatchStackingTests
     [InlineData("strided along the height")]
     [InlineData("pointwise")]
     [InlineData("64 output positions")]
+    [InlineData("14x14 over 128 channels")]
     [InlineData("auto_pad")]
     [InlineData("most rows cut off")]
     public void Apply_NotApplicable_GraphUntouched(string situation)
     {
-        long size = situation switch { "64 output positions" => 8, "most rows cut off" => 9, _ => 7 };
+        long size = situation switch { "64 output positions" => 8, "most rows cut off" => 9, "14x14 over 128 channels" => 14, _ => 7 };
+        long channels = situation == "14x14 over 128 channels" ? 128 : C;
         long k = situation switch { "pointwise" => 1, "most rows cut off" => 7, _ => 3 };
         List<Attribute> attributes = situation switch
         {
@@ -66,7 +70,7 @@ public class ConvBatchStackingTests
             _ => [Attribute.Of("pads", new long[] { 1, 1, 1, 1 })],
         };
         var model = ConvModel(size, size, k, k, bias: false, attributes, constantWeight: situation == "constant weight",
-            weightChannels: situation == "grouped" ? 1 : C);
+            weightChannels: situation == "grouped" ? 1 : null, channels: channels, outChannels: channels == C ? M : channels);
         var conv = Assert.Single(model.Graph.Nodes, n => n.OpType == "Conv");
 
         Assert.Equal(0, ConvBatchStacking.Apply(model.Graph, 17));
@@ -88,24 +92,25 @@ public class ConvBatchStackingTests
     }
 
     private static Model ConvModel(long h, long w, long kh, long kw, bool bias, IEnumerable<Attribute> attributes,
-        bool constantWeight = false, long weightChannels = C)
+        bool constantWeight = false, long? weightChannels = null, long channels = C, long outChannels = M)
     {
         var model = new Model();
         model.Opsets[""] = 17;
         var graph = model.Graph;
-        var x = graph.AddInput("x", new TensorType(DataType.Float, [Dim.Named("N"), Dim.Known(C), Dim.Known(h), Dim.Known(w)]));
-        long[] weightShape = [M, weightChannels, kh, kw];
+        var x = graph.AddInput("x", new TensorType(DataType.Float, [Dim.Named("N"), Dim.Known(channels), Dim.Known(h), Dim.Known(w)]));
+        long[] weightShape = [outChannels, weightChannels ?? channels, kh, kw];
         var weight = constantWeight
             ? graph.AddInitializer("w", Tensor.FromFloats(weightShape, new float[Tensor.ElementCount(weightShape)]))
             : graph.AddInput("w", TensorType.Of(DataType.Float, weightShape));
-        var b = bias ? graph.AddInput("b", TensorType.Of(DataType.Float, M)) : null;
+        var b = bias ? graph.AddInput("b", TensorType.Of(DataType.Float, outChannels)) : null;
         var y = new GraphBuilder(graph, 17, "t").Op("Conv", [x, weight, b], [.. attributes]);
         graph.Outputs.Add(y);
         ShapeInference.Run(graph, 17);
         return model;
     }
 
-    private static List<(double[] Data, long[] Shape)> RunAtBatchSizes(Model model, long h, long w, long kh, long kw, bool bias)
+    private static List<(double[] Data, long[] Shape)> RunAtBatchSizes(Model model, long h, long w, long kh, long kw, bool bias,
+        long channels, long outChannels)
     {
         using var runner = new OrtRunner(model);
         var random = new Random(5);
@@ -115,10 +120,10 @@ public class ConvBatchStackingTests
         {
             var feeds = new Dictionary<string, (DataType, long[], double[])>
             {
-                ["x"] = (DataType.Float, [n, C, h, w], Random(n * C * h * w)),
-                ["w"] = (DataType.Float, [M, C, kh, kw], Random(M * C * kh * kw)),
+                ["x"] = (DataType.Float, [n, channels, h, w], Random(n * channels * h * w)),
+                ["w"] = (DataType.Float, [outChannels, channels, kh, kw], Random(outChannels * channels * kh * kw)),
             };
-            if (bias) feeds["b"] = (DataType.Float, [M], Random(M));
+            if (bias) feeds["b"] = (DataType.Float, [outChannels], Random(outChannels));
             results.AddRange(runner.Run(feeds));
         }
         return results;
