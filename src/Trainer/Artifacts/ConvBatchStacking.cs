@@ -5,10 +5,10 @@ using Attribute = OnnxTrainer.Ir.Attribute;
 namespace OnnxTrainer.Artifacts;
 
 /// <summary>
-/// Runs each small 2-D convolution whose weight is computed in the graph (a trainable weight, or the flipped kernel of
-/// a gradient) as one convolution over the batch stacked into a single tall image: [N, C, H, W] becomes
-/// [1, C, N*(H+g), W], with g zero rows after each image so that no window reads across images, and the rows each
-/// image's window positions past its own output are cut off again. ONNX Runtime's CPU Conv multiplies image by image;
+/// Runs each small ungrouped 2-D convolution (stride 1 along the height) whose weight is computed in the graph (a
+/// trainable weight, or the flipped kernel of a gradient) as one convolution over the batch stacked into a single tall
+/// image: [N, C, H, W] becomes [1, C, N*(H+g), W], with g zero rows after each image so that no window reads across
+/// images, and the output rows computed over the gaps are cut off again. ONNX Runtime's CPU Conv multiplies image by image;
 /// below 64 output positions per image MLAS fills its 16-wide column panels poorly (7x7: 49 of 64) and pays its
 /// per-image packing, while the stacked image is one long multiplication. Constant weights take ONNX Runtime's NCHWc
 /// kernels instead and are left alone. Measured at batch 16 (ms, per image -> stacked, the wrapping Transposes, Pad and

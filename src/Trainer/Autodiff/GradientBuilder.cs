@@ -76,7 +76,6 @@ public static class GradientBuilder
     }
 
     /// <summary>Values computed from a parameter through differentiable, floating-point paths.</summary>
-    /// <summary>The parameters and every floating-point value computed from them through differentiable ops.</summary>
     internal static HashSet<Value> ForwardFromParameters(IReadOnlyList<Value> parameters)
     {
         var reached = new HashSet<Value>(parameters);

@@ -2,7 +2,8 @@ namespace OnnxTrainer.Ir.Shapes;
 
 /// <summary>
 /// Resize: each axis becomes sizes[i], or floor(input[i] * scales[i]), when that input is a constant; otherwise (and
-/// for scales under tf_crop_and_resize, which apply to the roi's extent) only the rank is known. The optional axes attribute (opset 18) names which axes sizes or scales cover.
+/// for scales under tf_crop_and_resize, which apply to the roi's extent) only the rank is known. The optional axes
+/// attribute (opset 18) names which axes sizes or scales cover; the others keep their size.
 /// </summary>
 internal sealed class ResizeRule : IShapeRule
 {
