@@ -106,14 +106,16 @@ public class ConvBatchStackingTests
     [Fact]
     public void TrainingGraph_SmallResNet_StacksItsConvsBelow8x8()
     {
-        // resnet_small at 64 px: layer3 runs at 4x4 and layer4 at 2x2, forward and dX; WholeModelGradientTests checks
+        // resnet_small at 64 px: layer3 runs at 4x4 and layer4 at 2x2, forward and dX, strided ones included; layer2's 8x8
+        // stays per image. WholeModelGradientTests checks
         // this same training graph's gradients against PyTorch.
         var forward = ModelReader.Load(GeneratedFixtures.ModelPath("resnet_small"));
         var training = TrainingGraph.BuildTraining(forward, [.. Parameters.Of(forward.Graph).Select(p => p.Name)], new LossOptions());
 
-        var stacked = training.Graph.Nodes.Where(n => n.OpType == "Conv" && n.Input(0)!.Producer?.OpType == "Reshape").ToList();
+        var stacked = training.Graph.Nodes.Where(n => n.OpType is "Conv" or "ConvTranspose" && n.Input(0)!.Producer?.OpType == "Reshape").ToList();
         Assert.Contains(stacked, n => n.Name.StartsWith("/layer4/", StringComparison.Ordinal) && !n.Name.Contains("_grad"));
         Assert.Contains(stacked, n => n.Name.StartsWith("/layer3/", StringComparison.Ordinal) && n.Name.Contains("_grad"));
+        Assert.Contains(stacked, n => n.OpType == "ConvTranspose"); // the strided dX from 4x4 and 2x2
         Assert.DoesNotContain(stacked, n => n.Name.StartsWith("/layer2/", StringComparison.Ordinal));
     }
 
