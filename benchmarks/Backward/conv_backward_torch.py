@@ -11,8 +11,6 @@ import statistics
 import sys
 import time
 
-import torch
-
 # glibc malloc kept from handing activation buffers back to the OS after every call, as jemalloc or tcmalloc would:
 # PyTorch's fastest state (benchmarks/TrainingStep/training_step_torch.py measures the effect). glibc reads these at
 # startup, hence the re-exec.
@@ -22,6 +20,13 @@ TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": 
 def ensure_tuned_malloc():
     if any(os.environ.get(k) != v for k, v in TUNED_MALLOC.items()):
         os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **TUNED_MALLOC})
+
+
+# Re-exec before the heavy imports (torch takes ~2 s), only when run as a script, not on import.
+if __name__ == "__main__":
+    ensure_tuned_malloc()
+
+import torch
 
 
 LAYERS = [
@@ -87,5 +92,4 @@ def main():
 
 
 if __name__ == "__main__":
-    ensure_tuned_malloc()
     main()
