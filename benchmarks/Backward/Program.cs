@@ -28,7 +28,7 @@ static string Format((double Median, double Min) ms) =>
 
 static (double Median, double Min) Time(ConvLayer layer, Options options, bool inputGradient)
 {
-    var model = layer.BackwardModel(options.Batch, inputGradient);
+    var model = layer.BackwardModel(layer.Batch ?? options.Batch, inputGradient);
     using var sessionOptions = new SessionOptions
     {
         GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -99,8 +99,8 @@ internal sealed record Options(int Batch, int Repeats, int Warmup, string? Only,
     }
 }
 
-/// <summary>One Conv layer: C -> M channels at H x H input, square kernel k, stride, symmetric pad, group.</summary>
-internal sealed record ConvLayer(string Name, long C, long H, long M, long K, long Stride, long Pad, long Group, bool SkipInputGradient = false)
+/// <summary>One Conv layer: C -> M channels at H x H input, square kernel k, stride, symmetric pad, group; its own batch size, or the run's.</summary>
+internal sealed record ConvLayer(string Name, long C, long H, long M, long K, long Stride, long Pad, long Group, bool SkipInputGradient = false, long? Batch = null)
 {
     // Keep in sync with conv_backward_torch.py.
     public static readonly ConvLayer[] Typical =
@@ -112,6 +112,7 @@ internal sealed record ConvLayer(string Name, long C, long H, long M, long K, lo
         new("resnet18 3x3 128->128 @28", 128, 28, 128, 3, 1, 1, 1),
         new("resnet18 3x3 256->256 @14", 256, 14, 256, 3, 1, 1, 1),
         new("resnet18 3x3 512->512 @7", 512, 7, 512, 3, 1, 1, 1),
+        new("resnet18 3x3 s2 256->512 @14", 256, 14, 512, 3, 2, 1, 1),
         new("mbv2 conv1 3x3 s2 3->32 @224", 3, 224, 32, 3, 2, 1, 1, SkipInputGradient: true),
         new("mbv2 dw 3x3 32 @112", 32, 112, 32, 3, 1, 1, 32),
         new("mbv2 dw 3x3 s2 96 @112", 96, 112, 96, 3, 2, 1, 96),
@@ -123,6 +124,12 @@ internal sealed record ConvLayer(string Name, long C, long H, long M, long K, lo
         new("mbv2 dw 3x3 576 @14", 576, 14, 576, 3, 1, 1, 576),
         new("mbv2 dw 3x3 960 @7", 960, 7, 960, 3, 1, 1, 960),
         new("mbv2 1x1 320->1280 @7", 320, 7, 1280, 1, 1, 0, 1),
+        // The shipped 32x32 backbone (models/onnx/resnet-fmnist-source.onnx) at recipes/fine-tune.yaml's batch.
+        new("fmnist 3x3 16->16 @32 b64", 16, 32, 16, 3, 1, 1, 1, Batch: 64),
+        new("fmnist 3x3 s2 32->64 @16 b64", 32, 16, 64, 3, 2, 1, 1, Batch: 64),
+        new("fmnist 3x3 64->64 @8 b64", 64, 8, 64, 3, 1, 1, 1, Batch: 64),
+        new("fmnist 3x3 s2 64->128 @8 b64", 64, 8, 128, 3, 2, 1, 1, Batch: 64),
+        new("fmnist 3x3 128->128 @4 b64", 128, 4, 128, 3, 1, 1, 1, Batch: 64),
     ];
 
     public long Out => (H + 2 * Pad - K) / Stride + 1;
@@ -149,7 +156,10 @@ internal sealed record ConvLayer(string Name, long C, long H, long M, long K, lo
 
         string prefix = conv.Name + "_grad/";
         var ruleNodes = graph.Nodes.Where(n => n.Name.StartsWith(prefix, StringComparison.Ordinal)).ToHashSet();
-        var upstream = ruleNodes.SelectMany(n => n.Inputs).Where(v => v?.Producer is { } p && !ruleNodes.Contains(p)).Distinct().Single()!;
+        // dY: what the rule reads from another rule (the loss's); forward values it reads (an unfolded X) stay.
+        var upstream = ruleNodes.SelectMany(n => n.Inputs)
+            .Where(v => v?.Producer is { } p && !ruleNodes.Contains(p) && p.Name.Contains(GradientBuilder.GradientSuffix + "/", StringComparison.Ordinal))
+            .Distinct().Single()!;
         var dy = graph.AddInput("dy", y.Type);
         graph.ReplaceAllUsesWith(upstream, dy);
         graph.Outputs.RemoveAll(o => o == loss);

@@ -30,7 +30,7 @@ import torch
 
 
 LAYERS = [
-    # name, C, H, M, k, stride, pad, group, skip dX
+    # name, C, H, M, k, stride, pad, group, skip dX[, batch (else --batch)]
     ("resnet18 conv1 7x7 s2 3->64 @224", 3, 224, 64, 7, 2, 3, 1, True),
     ("resnet18 3x3 64->64 @56", 64, 56, 64, 3, 1, 1, 1, False),
     ("resnet18 3x3 s2 64->128 @56", 64, 56, 128, 3, 2, 1, 1, False),
@@ -38,6 +38,7 @@ LAYERS = [
     ("resnet18 3x3 128->128 @28", 128, 28, 128, 3, 1, 1, 1, False),
     ("resnet18 3x3 256->256 @14", 256, 14, 256, 3, 1, 1, 1, False),
     ("resnet18 3x3 512->512 @7", 512, 7, 512, 3, 1, 1, 1, False),
+    ("resnet18 3x3 s2 256->512 @14", 256, 14, 512, 3, 2, 1, 1, False),
     ("mbv2 conv1 3x3 s2 3->32 @224", 3, 224, 32, 3, 2, 1, 1, True),
     ("mbv2 dw 3x3 32 @112", 32, 112, 32, 3, 1, 1, 32, False),
     ("mbv2 dw 3x3 s2 96 @112", 96, 112, 96, 3, 2, 1, 96, False),
@@ -49,6 +50,12 @@ LAYERS = [
     ("mbv2 dw 3x3 576 @14", 576, 14, 576, 3, 1, 1, 576, False),
     ("mbv2 dw 3x3 960 @7", 960, 7, 960, 3, 1, 1, 960, False),
     ("mbv2 1x1 320->1280 @7", 320, 7, 1280, 1, 1, 0, 1, False),
+    # The shipped 32x32 backbone (models/onnx/resnet-fmnist-source.onnx) at recipes/fine-tune.yaml's batch.
+    ("fmnist 3x3 16->16 @32 b64", 16, 32, 16, 3, 1, 1, 1, False, 64),
+    ("fmnist 3x3 s2 32->64 @16 b64", 32, 16, 64, 3, 2, 1, 1, False, 64),
+    ("fmnist 3x3 64->64 @8 b64", 64, 8, 64, 3, 1, 1, 1, False, 64),
+    ("fmnist 3x3 s2 64->128 @8 b64", 64, 8, 128, 3, 2, 1, 1, False, 64),
+    ("fmnist 3x3 128->128 @4 b64", 128, 4, 128, 3, 1, 1, 1, False, 64),
 ]
 
 
@@ -74,13 +81,14 @@ def main():
     torch.manual_seed(1)
     print(f"Conv backward in PyTorch {torch.__version__}, batch {args.batch}, 2 threads, median (min) of {args.repeats} runs, ms")
     print(f"{'layer':<34} {'dX':>15} {'dW':>15}")
-    for name, c, h, m, k, stride, pad, group, skip_dx in LAYERS:
+    for name, c, h, m, k, stride, pad, group, skip_dx, *batch in LAYERS:
         if args.only and args.only.lower() not in name.lower():
             continue
-        x = torch.randn(args.batch, c, h, h)
+        n = batch[0] if batch else args.batch
+        x = torch.randn(n, c, h, h)
         w = torch.randn(m, c // group, k, k)
         out = (h + 2 * pad - k) // stride + 1
-        dy = torch.randn(args.batch, m, out, out)
+        dy = torch.randn(n, m, out, out)
         # The aten backward op computes exactly the requested gradients, as autograd would.
         def grads(mask):
             return lambda: torch.ops.aten.convolution_backward(

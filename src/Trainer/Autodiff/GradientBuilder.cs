@@ -48,6 +48,8 @@ public static class GradientBuilder
             }
         }
 
+        // Rules may have moved forward work next to the backward work it shares (the Conv rule over small planes).
+        graph.SortTopologically();
         var outputs = new List<Value>(parameters.Count);
         foreach (var parameter in parameters)
         {

@@ -77,17 +77,28 @@ public class ConvGradientTests
         { "per-tap flat s2, phases of two grid sizes", [1, 16, 57, 57], [2, 16, 3, 3], "s=2,2;p=1,1,1,1" },
         { "per-tap flat s2 dilation 2", [1, 16, 60, 60], [2, 16, 3, 3], "d=2,2;s=2,2;p=2,2,2,2" },
         { "shifted copies, small grid", [2, 16, 6, 6], [3, 16, 3, 3], "p=1,1,1,1" },
-        { "per-tap 3x3 s2", [2, 16, 9, 9], [3, 16, 3, 3], "s=2,2;p=1,1,1,1;bias" },
-        { "per-tap SAME_UPPER s2", [1, 16, 8, 7], [3, 16, 3, 3], "s=2,2;auto=SAME_UPPER" },
-        { "per-tap 1-D s2", [2, 16, 9], [3, 16, 3], "s=2;p=1,0" },
-        { "per-tap 3-D", [1, 16, 4, 5, 4], [2, 16, 2, 3, 2], "s=1,2,1;p=1,1,0,0,1,1" },
+        { "per-tap 2-D windows s2", [1, 16, 21, 21], [2, 16, 3, 3], "s=2,2;p=1,1,1,1;bias" },
+        { "per-tap 2-D windows SAME_UPPER s2", [1, 16, 22, 21], [2, 16, 3, 3], "s=2,2;auto=SAME_UPPER" },
+        { "per-tap 1-D s2", [2, 16, 400], [3, 16, 3], "s=2;p=1,0" },
+        { "per-tap 3-D", [1, 16, 8, 9, 8], [2, 16, 2, 3, 2], "s=1,2,1;p=1,1,0,0,1,1" },
+        // Small planes the shifted copies do not serve: every window unfolded by one MatMul with a 0/1 matrix.
+        { "small plane 3x3 s2", [2, 16, 9, 9], [3, 16, 3, 3], "s=2,2;p=1,1,1,1;bias" },
+        { "small plane s3 leftover, pads before only", [1, 16, 10, 9], [2, 16, 3, 3], "s=3,3;p=1,0,0,0" },
+        { "small plane dilation 2 stride 2", [1, 16, 10, 11], [3, 16, 3, 3], "d=2,2;s=2,2;p=1,2,1,0" },
+        { "small plane pads beyond reach", [1, 16, 5, 5], [2, 16, 3, 3], "p=3,0,2,1" },
+        { "small plane SAME_UPPER s2", [1, 16, 8, 7], [3, 16, 3, 3], "s=2,2;auto=SAME_UPPER" },
+        { "small plane SAME_LOWER s2 even kernel", [1, 16, 6, 5], [3, 16, 4, 2], "s=2,2;auto=SAME_LOWER;bias" },
+        { "small plane 1-D s2", [2, 16, 9], [3, 16, 3], "s=2;p=1,0" },
+        { "small plane 3-D", [1, 16, 4, 5, 4], [2, 16, 2, 3, 2], "s=1,2,1;p=1,1,0,0,1,1" },
     };
 
     [Theory]
     [InlineData(30, 16, 1, 1)] // shifted copies
     [InlineData(4, 16, 1, 1)] // shifted copies: the grid's gaps are cheap over few channels
-    [InlineData(4, 128, 1, 9)] // per tap: the gaps would cost the Gemm 83k multiply-adds per position
-    [InlineData(9, 16, 2, 9)] // per tap, strided
+    [InlineData(4, 128, 1, 2)] // small plane (the gaps would cost the shifted copies' Gemm 83k multiply-adds per position): dW's and the forward's
+    [InlineData(9, 16, 2, 2)] // small plane, strided
+    [InlineData(12, 256, 1, 9)] // per tap: the gaps would cost 102k, the small plane's unfolding 187k multiply-adds per plane
+    [InlineData(20, 16, 2, 9)] // per tap, strided
     public void Conv_ManyChannels_WeightGradientGemms(long size, long channels, long stride, int gemms)
     {
         var check = new GradientCheck(DataType.Float);
@@ -99,6 +110,37 @@ public class ConvGradientTests
         GradientBuilder.Build(check.Graph, 17, loss, [w]);
         Assert.Equal(gemms, check.Graph.Nodes.Count(n => n.OpType == "Gemm"));
         Assert.DoesNotContain(check.Graph.Nodes, n => n.OpType == "Gather");
+    }
+
+    [Fact]
+    public void Conv_SmallPlane_ForwardReadsTheUnfoldedInput()
+    {
+        var check = new GradientCheck(DataType.Float);
+        var x = check.Input("x", [2, 16, 9, 9]);
+        var w = check.Input("w", [16, 16, 3, 3]);
+        var y = Conv(check.Builder, [x, w, check.Input("b", [16])], Parse("s=2,2;p=1,1,1,1"));
+        var relu = check.Builder.Op("Relu", [y]);
+        var loss = check.Builder.ReduceSum(relu, [], keepDims: false);
+        ShapeInference.Run(check.Graph, 17);
+
+        GradientBuilder.Build(check.Graph, 17, loss, [w]);
+
+        // One unfolding of X, read by dW's Gemm and by the Gemm that now computes the Relu's input; the Conv has no readers left.
+        var unfolding = Assert.Single(check.Graph.Nodes, n => n.OpType == "MatMul");
+        Assert.Empty(y.Users);
+        var forward = Assert.Single(relu.Producer!.Inputs)!;
+        Assert.Contains(Ancestors(forward.Producer!), n => n == unfolding);
+        Assert.Equal(2, check.Graph.Nodes.Count(n => n.OpType == "Gemm" && Ancestors(n).Contains(unfolding)));
+    }
+
+    private static HashSet<Node> Ancestors(Node node)
+    {
+        var seen = new HashSet<Node>();
+        var pending = new Stack<Node>([node]);
+        while (pending.TryPop(out var n))
+            foreach (var producer in n.Inputs.Select(v => v?.Producer).OfType<Node>())
+                if (seen.Add(producer)) pending.Push(producer);
+        return seen;
     }
 
     [Theory]
@@ -151,7 +193,8 @@ public class ConvGradientTests
     [InlineData(new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, 1L, 16L, 30L)] // one Gemm over shifted copies
     [InlineData(new long[] { 1, 1 }, new long[] { 0, 0, 0, 0 }, 1L, 16L, 30L)] // per-tap Gemms over flat shifts
     [InlineData(new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 1L, 16L, 30L)] // per-tap Gemms over flat shifts of stride phases
-    [InlineData(new long[] { 2, 2 }, new long[] { 1, 0, 2, 1 }, 1L, 16L)] // per-tap Gemms over 2-D windows
+    [InlineData(new long[] { 2, 2 }, new long[] { 1, 0, 2, 1 }, 1L, 16L)] // one Gemm over a small plane unfolded by a MatMul
+    [InlineData(new long[] { 2, 2 }, new long[] { 1, 0, 2, 1 }, 1L, 16L, 21L)] // per-tap Gemms over 2-D windows
     public void Conv_SymbolicBatch_MatchesReference(long[] strides, long[] pads, long group, long C = 4, long H = 7)
     {
         // Arrange: X and dY have a symbolic batch; run at two batch sizes against a direct loop reference.
@@ -191,7 +234,8 @@ public class ConvGradientTests
                 ["w"] = (DataType.Float, [M, C / group, K, K], ws),
                 ["r"] = (DataType.Float, [n, M, oh, ow], rs),
             });
-            var (dx, dw) = ReferenceBackward(xs, ws, rs, n, C, H, Wd, M, K, group, strides, pads, oh, ow);
+            var (reference, dx, dw) = ReferenceBackward(xs, ws, rs, n, C, H, Wd, M, K, group, strides, pads, oh, ow);
+            AssertClose([reference], results[0].Data);
             AssertClose(dx, results[1].Data);
             AssertClose(dw, results[2].Data);
         }
@@ -225,12 +269,13 @@ public class ConvGradientTests
     }
 
     /// <summary>Direct loops over the forward Conv's definition, accumulating dX and dW for upstream gradient r.</summary>
-    private static (double[] Dx, double[] Dw) ReferenceBackward(double[] x, double[] w, double[] r, long n, long c, long h, long wd,
+    private static (double Loss, double[] Dx, double[] Dw) ReferenceBackward(double[] x, double[] w, double[] r, long n, long c, long h, long wd,
         long m, long k, long group, long[] strides, long[] pads, long oh, long ow)
     {
         long cg = c / group, mg = m / group;
         var dx = new double[x.Length];
         var dw = new double[w.Length];
+        double loss = 0;
         for (long b = 0; b < n; b++)
             for (long mo = 0; mo < m; mo++)
                 for (long i = 0; i < oh; i++)
@@ -247,8 +292,9 @@ public class ConvGradientTests
                                     long xi = ((b * c + channel) * h + hi) * wd + wj, wi = ((mo * cg + ci) * k + ki) * k + kj;
                                     dx[xi] += go * w[wi];
                                     dw[wi] += go * x[xi];
+                                    loss += go * w[wi] * x[xi];
                                 }
                     }
-        return (dx, dw);
+        return (loss, dx, dw);
     }
 }
