@@ -10,7 +10,9 @@ internal sealed partial class ConvGradient
     /// <see cref="SmallPlaneWeightGradient"/> unfolds X by a MatMul: its 0/1 matrix is dense, so the cost grows with the
     /// square of the plane. Measured at batch 16 unless noted (ms, per tap or shifted copies -> unfolded): 3x3 512@7
     /// (21.6k) 12.1-13.0 -> 11.2-11.4, s2 256->512 @14 (86k) 7.4-7.9 -> 6.6-6.7, batch 64 64@8 (36.9k, where the shifted
-    /// copies serve and are kept) 1.9-2.6 -> 2.0-2.3; 256@14 (346k, in isolation) 12.2-12.4 -> 18.6-18.9.
+    /// copies serve and are kept) 1.9-2.6 -> 2.0-2.3; 256@14 (346k, in isolation) 12.2-12.4 -> 18.6-18.9. At batch 64
+    /// s2 32->64 @16 (147k) gains in dW alone (2.1-2.2 -> 1.8-1.9) but not in its whole step (fastest 48.3-48.9 ->
+    /// 48.0-49.3 ms), so the line stays below it.
     /// </summary>
     private const long SmallPlaneMaximumProduct = 100_000;
 
