@@ -1,4 +1,6 @@
+using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Shapes;
 using Xunit;
 using Attribute = OnnxTrainer.Ir.Attribute;
 
@@ -68,6 +70,36 @@ public class ActivationGradientTests
         var backward = check.Graph.Nodes.Where(n => n.Name.Contains("Clip_grad", StringComparison.Ordinal)).ToList();
         Assert.DoesNotContain(backward, n => n.OpType is "Greater" or "Less" or "And" or "Cast");
         Assert.Contains(backward, n => n.OpType == "HardSigmoid");
+    }
+
+    [Fact]
+    public void ReluAndRelu6Masks_ExactNextToTheirBounds()
+    {
+        // The masks are float steps (HardSigmoid with a steep slope): a value one step inside a bound must pass its whole
+        // gradient, the bound itself and one step outside none. 1e-35 is a normal float far below any slope of 2^100.
+        float[] values = [1e-35f, 1.2e-38f, 0f, -1e-35f, 6f, MathF.BitDecrement(6f), MathF.BitIncrement(6f), 3f];
+        double[] relu = [1, 1, 0, 0, 1, 1, 1, 1], relu6 = [1, 1, 0, 0, 0, 1, 0, 1];
+        var model = new Model();
+        model.Opsets[""] = 17;
+        var graph = model.Graph;
+        var b = new GraphBuilder(graph, 17, "t");
+        var x = graph.AddInput("x", TensorType.Of(DataType.Float, values.Length));
+        var weights = graph.AddInput("w", TensorType.Of(DataType.Float, values.Length));
+        var sum = b.Add(b.Mul(b.Op("Relu", [x]), weights), b.Mul(b.Op("Clip", [x, b.Scalar(0), b.Scalar(6)]), weights));
+        var loss = b.ReduceSum(sum, [0], keepDims: false);
+        graph.Outputs.Add(loss);
+        ShapeInference.Run(graph, 17);
+        GradientBuilder.Build(graph, 17, loss, [x]);
+        using var runner = new OrtRunner(model);
+
+        var ones = Enumerable.Repeat(1.0, values.Length).ToArray();
+        var dx = runner.Run(new Dictionary<string, (DataType, long[], double[])>
+        {
+            ["x"] = (DataType.Float, [values.Length], Array.ConvertAll(values, v => (double)v)),
+            ["w"] = (DataType.Float, [values.Length], ones),
+        })[1].Data;
+
+        Assert.Equal(relu.Zip(relu6, (r, r6) => r + r6), dx);
     }
 
     [Fact]

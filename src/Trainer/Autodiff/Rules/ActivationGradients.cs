@@ -9,21 +9,25 @@ namespace OnnxTrainer.Autodiff.Rules;
 
 internal static class ActivationMask
 {
-    // 2^100: for float v and a bound b that is 0 or of moderate size, A*v - A*b is exact, and is >= 1
-    // exactly when v > b, so HardSigmoid(v; A, -A*b) is an exact 0/1 step with no bool tensors.
-    private const double Steep = 1.2676506002282294e30;
+    // HardSigmoid(v; A, -A*b) = clip(A*v - A*b, 0, 1) is a 0/1 step with no bool tensors when A*v - A*b is exact and
+    // >= 1 exactly where v > b. For b = 0 that takes A = 2^126, the reciprocal of the smallest normal float (only
+    // subnormal v would get a fraction); for a bound of moderate size 2^100, small enough that A*b stays finite, and
+    // large enough that one ulp of b (>= 2^-90 for |b| >= 1e-20) times A is >= 1.
+    private const double SteepAtZero = 8.507059173023462e37, Steep = 1.2676506002282294e30;
 
     /// <summary>1 where v &gt; bound, else 0, in v's element type.</summary>
     public static Value Above(GradientContext c, Value v, double bound) =>
         UsesStep(c, v, bound)
-            ? c.Op("HardSigmoid", [v], Attribute.Of("alpha", (float)Steep), Attribute.Of("beta", (float)(-Steep * bound)))
+            ? c.Op("HardSigmoid", [v], Attribute.Of("alpha", (float)SteepFor(bound)), Attribute.Of("beta", (float)(-SteepFor(bound) * bound)))
             : c.Cast(c.Op("Greater", [v, c.ScalarLike(bound, v)]), c.ElementType(v));
 
     /// <summary>1 where v &lt; bound, else 0.</summary>
     public static Value Below(GradientContext c, Value v, double bound) =>
         UsesStep(c, v, bound)
-            ? c.Op("HardSigmoid", [v], Attribute.Of("alpha", (float)-Steep), Attribute.Of("beta", (float)(Steep * bound)))
+            ? c.Op("HardSigmoid", [v], Attribute.Of("alpha", (float)-SteepFor(bound)), Attribute.Of("beta", (float)(SteepFor(bound) * bound)))
             : c.Cast(c.Op("Less", [v, c.ScalarLike(bound, v)]), c.ElementType(v));
+
+    private static double SteepFor(double bound) => bound == 0 ? SteepAtZero : Steep;
 
     /// <summary>1 where low &lt; v &lt; high; bounds are constants or tensors.</summary>
     public static Value Between(GradientContext c, Value v, Value low, Value high)
