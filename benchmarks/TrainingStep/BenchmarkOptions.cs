@@ -20,6 +20,7 @@ internal sealed class BenchmarkOptions
     public string ModelsDir { get; private set; } = "";
     public string TorchScript { get; private set; } = "";
     public string Python { get; private set; } = "/usr/bin/python3";
+    public string TorchMemoryFormat { get; private set; } = "channels_last";
     public string? JsonPath { get; private set; }
     public string? SaveGraphsDir { get; private set; }
 
@@ -41,6 +42,7 @@ internal sealed class BenchmarkOptions
           --models-dir DIR         where <model>.onnx lives (default benchmarks/TrainingStep/models;
                                    exported by the torch script when missing)
           --python PATH            Python with torch (/usr/bin/python3)
+          --torch-memory-format F  channels_last (default: PyTorch's fastest here) or contiguous (its NCHW default)
           --json FILE              also write all results as JSON
           --save-graphs DIR        write each training graph (and ORT's optimized form) for inspection
         """;
@@ -65,6 +67,10 @@ internal sealed class BenchmarkOptions
                 case "--profile-runs": o.ProfileRuns = NextInt(); break;
                 case "--models-dir": o.ModelsDir = Path.GetFullPath(Next()); break;
                 case "--python": o.Python = Next(); break;
+                case "--torch-memory-format":
+                    o.TorchMemoryFormat = Next();
+                    if (o.TorchMemoryFormat is not ("channels_last" or "contiguous")) throw new ArgumentException("--torch-memory-format is channels_last or contiguous");
+                    break;
                 case "--json": o.JsonPath = Path.GetFullPath(Next()); break;
                 case "--save-graphs": o.SaveGraphsDir = Path.GetFullPath(Next()); break;
                 case "-h" or "--help": throw new HelpRequestedException();

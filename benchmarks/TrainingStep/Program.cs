@@ -44,7 +44,11 @@ Console.WriteLine($"date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.Pr
 Console.WriteLine();
 
 if (options.SaveGraphsDir is { } graphsDir) Directory.CreateDirectory(graphsDir);
-if (options.WithTorch) torch.Start(options.Threads);
+if (options.WithTorch)
+{
+    torch.Start(options.Threads, options.TorchMemoryFormat);
+    Console.WriteLine($"PyTorch peer: {options.TorchMemoryFormat} memory format");
+}
 
 var results = new List<CaseResult>();
 var profiles = new Dictionary<string, ProfileSummary>();
@@ -130,7 +134,7 @@ if (options.JsonPath is { } jsonPath)
         cores = Environment.ProcessorCount,
         cpu = CpuModel(),
         ort = OrtEnv.Instance().GetVersionString(),
-        options.Batch, options.Threads, options.Warmup, options.Repeats,
+        options.Batch, options.Threads, options.Warmup, options.Repeats, torchMemoryFormat = options.WithTorch ? options.TorchMemoryFormat : null,
         results,
         profiles = profiles.ToDictionary(kv => kv.Key, kv => new
         {

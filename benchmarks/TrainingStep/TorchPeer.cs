@@ -23,10 +23,11 @@ internal sealed class TorchPeer(string python, string script) : IDisposable
         if (process.ExitCode != 0) throw new InvalidOperationException($"{script} export failed ({process.ExitCode}):\n{stderr.Result}");
     }
 
-    public void Start(int threads)
+    public void Start(int threads, string memoryFormat)
     {
         // stderr is inherited: torch's warnings and errors show up in the benchmark's output.
-        var info = StartInfo(["serve", "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture)], redirectInput: true);
+        var info = StartInfo(["serve", "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "--memory-format", memoryFormat],
+            redirectInput: true);
         info.RedirectStandardError = false;
         _server = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {python}");
     }
