@@ -76,19 +76,22 @@ def main():
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", default=None)
+    parser.add_argument("--memory-format", choices=["contiguous", "channels_last"], default="contiguous",
+                        help="layout of x, w and dY (channels_last: oneDNN without its NCHW reorders)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(1)
-    print(f"Conv backward in PyTorch {torch.__version__}, batch {args.batch}, 2 threads, median (min) of {args.repeats} runs, ms")
+    print(f"Conv backward in PyTorch {torch.__version__}, batch {args.batch}, {args.memory_format}, 2 threads, median (min) of {args.repeats} runs, ms")
     print(f"{'layer':<34} {'dX':>15} {'dW':>15}")
     for name, c, h, m, k, stride, pad, group, skip_dx, *batch in LAYERS:
         if args.only and args.only.lower() not in name.lower():
             continue
         n = batch[0] if batch else args.batch
-        x = torch.randn(n, c, h, h)
-        w = torch.randn(m, c // group, k, k)
+        fmt = torch.channels_last if args.memory_format == "channels_last" else torch.contiguous_format
+        x = torch.randn(n, c, h, h).contiguous(memory_format=fmt)
+        w = torch.randn(m, c // group, k, k).contiguous(memory_format=fmt)
         out = (h + 2 * pad - k) // stride + 1
-        dy = torch.randn(n, m, out, out)
+        dy = torch.randn(n, m, out, out).contiguous(memory_format=fmt)
         # The aten backward op computes exactly the requested gradients, as autograd would.
         def grads(mask):
             return lambda: torch.ops.aten.convolution_backward(
