@@ -7,8 +7,9 @@ namespace OnnxTrainer.Artifacts;
 /// The split of a forward classifier into the part that no trainable parameter influences (the frozen
 /// prefix, run forward only, and cacheable when its input is deterministic) and the trainable suffix that
 /// the training graph is built from. The boundary is the single tensor through which the frozen part
-/// feeds the trainable part. Inputs after the image (the loop's dropout masks) vary per step like the trainable
-/// parameters, so what they reach belongs to the suffix, whose inputs are the boundary tensor and then them.
+/// feeds the trainable part; constants (initializers, Constant nodes such as ReLU6 bounds) go to both sides.
+/// Inputs after the image (the loop's dropout masks) vary per step like the trainable parameters, so what they
+/// reach belongs to the suffix, whose inputs are the boundary tensor and then them.
 /// </summary>
 public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
 {
@@ -19,7 +20,8 @@ public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
         var input = graph.Inputs[0];
         var influenced = Influenced(graph, [.. trainable, .. graph.Inputs.Skip(1).Select(i => i.Name)]);
         var frontier = graph.Values
-            .Where(v => !influenced.Contains(v) && !v.IsInitializer && v.Type?.ElementType.IsFloatingPoint() == true && v.Users.Any(u => u.Outputs.Any(influenced.Contains)))
+            .Where(v => !influenced.Contains(v) && !v.IsInitializer && v.Producer?.OpType != "Constant" && v.Type?.ElementType.IsFloatingPoint() == true
+                && v.Users.Any(u => u.Outputs.Any(influenced.Contains)))
             .ToList();
         if (frontier.Count != 1 || frontier[0] == input || frontier[0].Producer is null) return null;
         string boundary = frontier[0].Name;

@@ -44,6 +44,22 @@ public class FrozenPrefixTests
         Assert.Contains(split.Suffix.Graph.Nodes, n => n.OpType == "Conv");
     }
 
+    /// <summary>The last block's ReLU6 bounds are Constant nodes: constants, not frozen tensors feeding the block.</summary>
+    [Fact]
+    public void Split_MobileNetV2LastBlock_ClipBoundsFromConstantNodesStayInSuffix()
+    {
+        var assembly = ClassifierAssembly.Build(ModelReader.Load(GeneratedFixtures.ModelPath("mobilenet_v2_small")), BackboneCut.Head, 5, [], 1);
+        var graph = assembly.Model.Graph;
+        string last = Parameters.Of(graph).Select(p => p.Name).Where(n => n.StartsWith("features.", StringComparison.Ordinal)).Max(n => int.Parse(n.Split('.')[1])).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var trainable = Parameters.Of(graph).Select(p => p.Name).Where(n => n.StartsWith($"features.{last}.", StringComparison.Ordinal) || n.StartsWith("head", StringComparison.Ordinal)).ToList();
+        Assert.Contains(graph.Nodes, n => n.OpType == "Clip" && n.Input(1)?.Producer?.OpType == "Constant" && n.Name.Contains($"features.{last}", StringComparison.Ordinal));
+
+        var split = FrozenPrefix.Split(assembly.Model, trainable);
+        Assert.NotNull(split);
+        Assert.Contains(split.Suffix.Graph.Nodes, n => n.OpType == "Clip");
+        Assert.Equal(split.Boundary, Assert.Single(split.Prefix.Graph.Outputs).Name);
+    }
+
     [Fact]
     public void Split_EverythingTrainable_NoPrefix()
     {
