@@ -14,6 +14,7 @@ internal sealed class BenchmarkOptions
     public int Warmup { get; private set; } = 3;
     public int Repeats { get; private set; } = 10;
     public int Threads { get; private set; } = 2;
+    public int Chunks { get; private set; }
     public bool WithTorch { get; private set; }
     public bool Profile { get; private set; }
     public int ProfileRuns { get; private set; } = 3;
@@ -34,10 +35,13 @@ internal sealed class BenchmarkOptions
           --batch N                batch size (16)
           --warmup N               untimed steps first (3)
           --repeats N              timed steps; the median is reported (10)
-          --threads N              ORT intra-op threads and torch threads (2)
+          --threads N              ORT threads (shared by the chunks) and torch threads (2)
+          --chunks N               run the batch in N chunks at once (default: the trainer's choice, one per
+                                   thread where each weight is used often enough per chunk; 1: no chunks)
           --with-torch             also time the PyTorch peer (training_step_torch.py serve) in this run, its
                                    steps alternating with ORT's
-          --profile                ORT profile of each case (after timing): top op types by time
+          --profile                ORT profile of each case (after timing): top op types by time in the
+                                   training graph's first chunk (not the frozen prefix)
           --profile-runs N         steps profiled after one unprofiled warm-up step (3)
           --models-dir DIR         where <model>.onnx lives (default benchmarks/TrainingStep/models;
                                    exported by the torch script when missing)
@@ -62,6 +66,7 @@ internal sealed class BenchmarkOptions
                 case "--warmup": o.Warmup = NextInt(); break;
                 case "--repeats": o.Repeats = NextInt(); break;
                 case "--threads": o.Threads = NextInt(); break;
+                case "--chunks": o.Chunks = NextInt(); break;
                 case "--with-torch": o.WithTorch = true; break;
                 case "--profile": o.Profile = true; break;
                 case "--profile-runs": o.ProfileRuns = NextInt(); break;
@@ -78,6 +83,7 @@ internal sealed class BenchmarkOptions
             }
         }
         if (o.Batch < 1 || o.Repeats < 1 || o.Threads < 1) throw new ArgumentException("--batch, --repeats and --threads must be >= 1");
+        if (o.Chunks < 0) throw new ArgumentException("--chunks must be >= 0 (0: the trainer's choice)");
 
         // The benchmark's own folder holds the torch script and (by default) the models; find it from the
         // binary so the program runs from any working directory.

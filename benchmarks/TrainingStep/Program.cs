@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTrainer.Benchmarks.TrainingStep;
 using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Shapes;
 using OnnxTrainer.Onnx;
 
 BenchmarkOptions options;
@@ -39,7 +40,7 @@ if (missing.Count > 0)
     torch.Export(missing);
 }
 
-Console.WriteLine(Inv($"training step, batch {options.Batch}, 224x224, {options.Threads} threads, warmup {options.Warmup}, median of {options.Repeats}"));
+Console.WriteLine(Inv($"training step, batch {options.Batch}, 224x224, {options.Threads} threads, {(options.Chunks == 0 ? "chunks as the trainer chooses" : $"{options.Chunks} chunk(s)")}, warmup {options.Warmup}, median of {options.Repeats}"));
 Console.WriteLine($"date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores ({CpuModel()}), ONNX Runtime {OrtEnv.Instance().GetVersionString()}, load {LoadAverage()}");
 Console.WriteLine();
 
@@ -55,6 +56,7 @@ var profiles = new Dictionary<string, ProfileSummary>();
 foreach (var modelName in options.Models)
 {
     var forward = ModelReader.Load(ModelPath(modelName));
+    ShapeInference.Run(forward.Graph, forward.OpsetVersion); // value types, by which the frozen prefix is split off
     var parameters = Parameters.Of(forward.Graph).Select(v => v.Name).ToList();
     var expected = ReadTorchLists(modelName);
     foreach (var setting in options.Settings)
@@ -68,7 +70,7 @@ foreach (var modelName in options.Models)
         var loadBefore = LoadAverage();
         string? optimized = options.SaveGraphsDir is { } dir ? Path.Combine(dir, $"{modelName}.{setting}.optimized.onnx") : null;
         CaseResult result;
-        using (var step = new OrtTrainingStep(forward, trainable, options.Batch, options.Threads, optimizedModelPath: optimized))
+        using (var step = new OrtTrainingStep(forward, trainable, options.Batch, options.Threads, options.Chunks, optimizedModelPath: optimized))
         {
             if (options.SaveGraphsDir is { } saveDir)
             {
@@ -88,12 +90,16 @@ foreach (var modelName in options.Models)
                 if (options.WithTorch) torchTimes[i] = torch.Step();
             }
             result = new CaseResult(modelName, setting, trainable.Count, step.NodeCount, step.BuildTime.TotalMilliseconds,
-                step.SerializeTime.TotalMilliseconds, step.SessionTime.TotalMilliseconds, Median(times), times.Min(), step.Loss, [.. times.Select(t => Math.Round(t, 1))]);
+                step.SerializeTime.TotalMilliseconds, step.SessionTime.TotalMilliseconds, Median(times), times.Min(), step.Loss, [.. times.Select(t => Math.Round(t, 1))])
+            {
+                Chunks = step.Chunks,
+                WeightReuse = Math.Round(step.WeightReuse, 1),
+            };
             if (options.WithTorch)
                 result = result with { TorchMs = Median(torchTimes), TorchMinMs = torchTimes.Min(), TorchTimesMs = [.. torchTimes.Select(t => Math.Round(t, 1))] };
         }
         GC.Collect();
-        Console.WriteLine(Inv($"{modelName,-13} {setting,-10} ORT {result.OrtMs,8:F1} ms (min {result.OrtMinMs:F1}; loss {result.Loss:F3}; {result.Trainable} trainable, {result.Nodes} nodes; build {result.BuildMs:F0} ms, session {result.SessionMs:F0} ms)"));
+        Console.WriteLine(Inv($"{modelName,-13} {setting,-10} ORT {result.OrtMs,8:F1} ms (min {result.OrtMinMs:F1}; loss {result.Loss:F3}; {result.Trainable} trainable, {result.Nodes} nodes; {result.Chunks} chunk(s), weight reuse {result.WeightReuse:F0}/image; build {result.BuildMs:F0} ms, session {result.SessionMs:F0} ms)"));
         if (result.TorchMs is { } torchMs)
             Console.WriteLine(Inv($"{"",-13} {"",-10} PyTorch {torchMs,4:F1} ms (min {result.TorchMinMs:F1}) -> ratio {result.Ratio:F2}"));
         result = result with { Load = $"{loadBefore} -> {LoadAverage()}" };
@@ -103,10 +109,10 @@ foreach (var modelName in options.Models)
         if (options.Profile)
         {
             var prefix = Path.Combine(Path.GetTempPath(), $"ort-profile-{modelName}-{setting}");
-            using var step = new OrtTrainingStep(forward, trainable, options.Batch, options.Threads, profilePrefix: prefix);
+            using var step = new OrtTrainingStep(forward, trainable, options.Batch, options.Threads, options.Chunks, profilePrefix: prefix);
             int warmup = Math.Max(options.Warmup, 1);
             for (int i = 0; i < warmup + options.ProfileRuns; i++) step.Step();
-            var file = step.EndProfiling();
+            var file = step.EndProfiling()[0];
             var summary = ProfileSummary.Read(file, ConvLabels(forward.Graph), warmup);
             profiles[$"{modelName} {setting}"] = summary;
             Console.WriteLine($"profile of {modelName} {setting} ({file}):");
@@ -116,14 +122,14 @@ foreach (var modelName in options.Models)
 }
 
 Console.WriteLine();
-Console.WriteLine("| model | setting | trainable tensors | training-graph nodes | graph build ms | session create ms | ORT ms | PyTorch ms | ratio | target |");
-Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+Console.WriteLine("| model | setting | trainable tensors | training-graph nodes | chunks | graph build ms | session create ms | ORT ms | PyTorch ms | ratio | target |");
+Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var r in results)
 {
     var target = r.Setting == "full" ? 1.2 : 1.0;
     var torchCell = r.TorchMs is { } t ? Inv($"{t:F1}") : "-";
     var ratioCell = r.Ratio is { } q ? Inv($"{q:F2}") : "-";
-    Console.WriteLine(Inv($"| {r.Model} | {r.Setting} | {r.Trainable} | {r.Nodes} | {r.BuildMs:F0} | {r.SessionMs:F0} | {r.OrtMs:F1} | {torchCell} | {ratioCell} | <= {target:F1} |"));
+    Console.WriteLine(Inv($"| {r.Model} | {r.Setting} | {r.Trainable} | {r.Nodes} | {r.Chunks} | {r.BuildMs:F0} | {r.SessionMs:F0} | {r.OrtMs:F1} | {torchCell} | {ratioCell} | <= {target:F1} |"));
 }
 
 if (options.JsonPath is { } jsonPath)
@@ -134,7 +140,7 @@ if (options.JsonPath is { } jsonPath)
         cores = Environment.ProcessorCount,
         cpu = CpuModel(),
         ort = OrtEnv.Instance().GetVersionString(),
-        options.Batch, options.Threads, options.Warmup, options.Repeats, torchMemoryFormat = options.WithTorch ? options.TorchMemoryFormat : null,
+        options.Batch, options.Threads, options.Chunks, options.Warmup, options.Repeats, torchMemoryFormat = options.WithTorch ? options.TorchMemoryFormat : null,
         results,
         profiles = profiles.ToDictionary(kv => kv.Key, kv => new
         {

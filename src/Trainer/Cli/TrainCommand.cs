@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace OnnxTrainer.Cli;
 
-/// <summary><c>onnx-trainer train RECIPE [--set key=value]... [--resume] [--device cpu|cuda] [--threads N] [--out DIR]</c>.</summary>
+/// <summary><c>onnx-trainer train RECIPE [--set key=value]... [--resume] [--device cpu|cuda] [--threads N] [--chunks N] [--out DIR]</c>.</summary>
 public static class TrainCommand
 {
     public const string ModelFile = "model.onnx";
@@ -20,10 +20,12 @@ public static class TrainCommand
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per session (default: one per core)" };
         threads.Validators.Add(r => { if (r.GetValue(threads) < 0) r.AddError("--threads must be 0 (one per core) or more"); });
+        var chunks = new Option<int>("--chunks") { Description = "split each training batch into N chunks run at once, one per thread share (default: one per thread; 1: off)" };
+        chunks.Validators.Add(r => { if (r.GetValue(chunks) < 0) r.AddError("--chunks must be 0 (one per thread) or more"); });
         var output = RecipeOptions.Output();
-        var command = new Command("train", "Train a classifier from a recipe: artifacts, training loop, checkpoints, model.onnx.") { recipe, set, resume, device, threads, output };
+        var command = new Command("train", "Train a classifier from a recipe: artifacts, training loop, checkpoints, model.onnx.") { recipe, set, resume, device, threads, chunks, output };
         command.SetAction(result => Run(result.GetValue(recipe)!, result.GetValue(set) ?? [], result.GetValue(resume),
-            new ExecutionOptions(result.GetValue(device)!, result.GetValue(threads)), result.GetValue(output)));
+            new ExecutionOptions(result.GetValue(device)!, result.GetValue(threads), result.GetValue(chunks)), result.GetValue(output)));
         return command;
     }
 

@@ -3,15 +3,20 @@ using Microsoft.ML.OnnxRuntime;
 namespace OnnxTrainer.Training;
 
 /// <summary>Where and how ONNX Runtime runs the graphs; the one place sessions are configured.</summary>
-public sealed record ExecutionOptions(string Device = "cpu", int Threads = 0)
+/// <param name="Threads">Threads per session; 0: one per core.</param>
+/// <param name="Chunks">Chunks a training batch is split into, run at once (<see cref="DataParallelStep"/>); 0: one per thread.</param>
+public sealed record ExecutionOptions(string Device = "cpu", int Threads = 0, int Chunks = 0)
 {
-    public SessionOptions CreateSessionOptions()
+    public int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+
+    /// <param name="threads">Intra-op threads of this session instead of <see cref="ResolvedThreads"/>.</param>
+    public SessionOptions CreateSessionOptions(int? threads = null)
     {
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = Threads > 0 ? Threads : Environment.ProcessorCount,
+            IntraOpNumThreads = threads ?? ResolvedThreads,
         };
         // The loop alternates several sessions (training, optimizer, eval, frozen prefix), each with its own thread
         // pool, beside the data loader's threads: a pool spin-waiting after its run takes the cores the next one

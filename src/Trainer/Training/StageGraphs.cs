@@ -23,6 +23,9 @@ public sealed record StageGraphs(
     Model LoopEval,
     IReadOnlyList<DropoutMask> DropoutMasks)
 {
+    /// <summary>Uses of each trainable weight per image (<see cref="ChunkPolicy.WeightReuse"/>).</summary>
+    public double WeightReuse { get; init; }
+
     public const string TrainingFile = "training_model.onnx";
     public const string EvalFile = "eval_model.onnx";
     public const string OptimizerFile = "optimizer_model.onnx";
@@ -49,14 +52,15 @@ public sealed record StageGraphs(
         var optimizerModel = OptimizerGraph.Build(shapes, options);
 
         var (loopForward, masks) = HeadDropout.Masked(trainingForward);
+        double reuse = ChunkPolicy.WeightReuse(loopForward.Graph, trainable);
         var prefix = FrozenPrefix.Split(loopForward, trainable);
         if (prefix is null)
         {
             var loopTraining = masks.Count == 0 ? training : TrainingGraph.BuildTraining(loopForward, trainable, loss, kept);
-            return new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, loopTraining, eval, masks);
+            return new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, loopTraining, eval, masks) { WeightReuse = reuse };
         }
         return new StageGraphs(trainable, statistics, training, eval, optimizerModel, prefix,
-            TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept), LoopEvalFor(forward, trainable, loss), masks);
+            TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept), LoopEvalFor(forward, trainable, loss), masks) { WeightReuse = reuse };
     }
 
     /// <summary>The eval graph the loop runs (over the trainable suffix when the frozen prefix splits off), for the given parameter values.</summary>

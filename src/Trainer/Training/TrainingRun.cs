@@ -103,13 +103,16 @@ public sealed class TrainingRun
                 SaveCheckpoint(_options.RunDirectory, null, 0, 0, new LoopPosition(0, 0, 0), plan.Trainable, recipe.Optimizer.LearningRate);
             }
             bool resumingHere = resumed is not null && stage == start.Stage;
+            var execution = _options.ExecutionOrDefault;
+            int chunks = ChunkPolicy.Chunks(execution, graphs.BatchStatistics.Count > 0, graphs.WeightReuse, recipe.BatchSize);
             using var session = new TrainingSession(graphs.LoopTraining, graphs.LoopEval, graphs.Optimizer,
-                [.. plan.Trainable.Select(name => (name, _parameters[name]))], resumingHere ? resumed!.Tensors : null, _options.ExecutionOrDefault,
-                [.. graphs.BatchStatistics.SelectMany(b => new[] { b.BatchMean, b.BatchVariance })]);
+                [.. plan.Trainable.Select(name => (name, _parameters[name]))], resumingHere ? resumed!.Tensors : null, execution, chunks,
+                [.. graphs.BatchStatistics.SelectMany(b => new[] { b.BatchMean, b.BatchVariance })], _setup.Loss.ClassWeights);
             if (resumingHere) session.Step = resumed!.Step;
-            using var prefix = graphs.Prefix is null ? null : new PrefixRunner(graphs.Prefix.Prefix, _options.ExecutionOrDefault);
+            using var prefix = graphs.Prefix is null ? null : new PrefixRunner(graphs.Prefix.Prefix, execution);
             var stageRun = new StageRun(this, plan, session, prefix, Schedule(plan), graphs.BatchStatistics, new DropoutMasks(graphs.DropoutMasks, recipe.Seed));
             Say($"stage {stage + 1}/{_setup.Plan.Stages.Count}: {plan.Trainable.Count} trainable tensors, {plan.Epochs} epoch(s)" +
+                (chunks > 1 ? $", batches in {chunks} chunks at once" : "") +
                 (prefix is null ? "" : $", frozen prefix up to '{graphs.Prefix!.Boundary}' runs forward only" + (stageRun.Cacheable ? " (cached)" : "")));
 
             for (; epoch < stageFirstEpoch + plan.Epochs && stopReason is null; epoch++)

@@ -8,7 +8,8 @@ namespace OnnxTrainer.Training;
 /// <summary>
 /// Runs the training, eval and optimizer graphs of one set of trainable parameters with ONNX Runtime.
 /// Parameters, gradients and optimizer state live in buffers bound once (IO binding); per step only the
-/// batch and two scalars change. Owns native sessions and memory: dispose it.
+/// batch and two scalars change. The training graph runs in batch chunks at once (<see cref="DataParallelStep"/>).
+/// Owns native sessions and memory: dispose it.
 /// </summary>
 public sealed class TrainingSession : IDisposable
 {
@@ -16,17 +17,14 @@ public sealed class TrainingSession : IDisposable
     private const string StepName = "step";
     private const string OutSuffix = ".out";
 
-    private readonly InferenceSession _training;
+    private readonly DataParallelStep _training;
     private InferenceSession _eval;
     private readonly ExecutionOptions _execution;
-    private readonly IReadOnlyList<string> _extraOutputs;
     private readonly InferenceSession _optimizer;
-    private readonly OrtIoBinding _trainingBinding;
     private readonly OrtIoBinding _optimizerBinding;
     private readonly RunOptions _runOptions = new();
     private readonly List<ParameterBuffers> _parameters = [];
     private readonly List<ParameterBuffers> _states = [];
-    private readonly List<(string Name, float[] Data, OrtValue Value)> _gradients = [];
     private readonly float[] _learningRate = [0f];
     private readonly long[] _step = [0L];
     private readonly OrtValue _learningRateValue;
@@ -34,28 +32,27 @@ public sealed class TrainingSession : IDisposable
 
     /// <param name="parameters">Initial values of the trainable parameters, in the training graph's input order.</param>
     /// <param name="state">Optimizer state to resume from; missing state starts at zero.</param>
-    /// <param name="extraOutputs">Further training-graph outputs returned with each step (e.g. BatchNorm batch statistics).</param>
+    /// <param name="chunks">Chunks each training batch runs in (<see cref="ChunkPolicy"/>).</param>
+    /// <param name="extraOutputs">Further training-graph outputs returned with each step (BatchNorm batch statistics;
+    /// only with one chunk).</param>
+    /// <param name="classWeights">The loss's per-class weights, which weigh the batch chunks.</param>
     public TrainingSession(Model training, Model eval, Model optimizer, IReadOnlyList<(string Name, Tensor Value)> parameters,
-        IReadOnlyDictionary<string, Tensor>? state, ExecutionOptions execution, IReadOnlyList<string>? extraOutputs = null)
+        IReadOnlyDictionary<string, Tensor>? state, ExecutionOptions execution, int chunks = 1, IReadOnlyList<string>? extraOutputs = null,
+        IReadOnlyList<float>? classWeights = null)
     {
         _execution = execution;
-        _extraOutputs = extraOutputs ?? [];
         using (var options = execution.CreateSessionOptions())
         {
-            _training = new InferenceSession(ModelWriter.ToBytes(training), options);
             _eval = new InferenceSession(ModelWriter.ToBytes(eval), options);
             _optimizer = new InferenceSession(ModelWriter.ToBytes(optimizer), options);
         }
+        _training = new DataParallelStep(ModelWriter.ToBytes(training), execution, chunks,
+            [.. parameters.Select(p => (p.Name + Autodiff.GradientBuilder.GradientSuffix, p.Value.Dims))], classWeights, extraOutputs);
         _learningRateValue = OrtValue.CreateTensorValueFromMemory(_learningRate, []);
         _stepValue = OrtValue.CreateTensorValueFromMemory(_step, []);
 
         var names = parameters.Select(p => p.Name).ToHashSet();
-        foreach (var (name, value) in parameters)
-        {
-            _parameters.Add(new ParameterBuffers(name, value));
-            var gradient = new float[value.ElementCount()];
-            _gradients.Add((name + Autodiff.GradientBuilder.GradientSuffix, gradient, OrtValue.CreateTensorValueFromMemory(gradient, value.Dims)));
-        }
+        foreach (var (name, value) in parameters) _parameters.Add(new ParameterBuffers(name, value));
         foreach (var input in optimizer.Graph.Inputs)
         {
             if (input.Name is LearningRateName or StepName || names.Contains(input.Name) || input.Name.EndsWith(Autodiff.GradientBuilder.GradientSuffix, StringComparison.Ordinal))
@@ -65,11 +62,10 @@ public sealed class TrainingSession : IDisposable
             _states.Add(new ParameterBuffers(input.Name, initial));
         }
 
-        _trainingBinding = _training.CreateIoBinding();
         _optimizerBinding = _optimizer.CreateIoBinding();
         _optimizerBinding.BindInput(LearningRateName, _learningRateValue);
         _optimizerBinding.BindInput(StepName, _stepValue);
-        foreach (var (name, _, value) in _gradients) _optimizerBinding.BindInput(name, value);
+        foreach (var (name, _, value) in _training.Gradients) _optimizerBinding.BindInput(name, value);
     }
 
     /// <summary>Optimizer steps taken so far (the next update is step + 1, which bias correction uses).</summary>
@@ -80,33 +76,7 @@ public sealed class TrainingSession : IDisposable
     public StepResult TrainStep(float[] images, long[] shape, long[] labels, float learningRate,
         IReadOnlyList<(string Name, float[] Values, long[] Shape)>? further = null)
     {
-        using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
-        using var labelValue = OrtValue.CreateTensorValueFromMemory(labels, [labels.Length]);
-        var furtherValues = (further ?? []).Select(f => (f.Name, Value: OrtValue.CreateTensorValueFromMemory(f.Values, f.Shape))).ToList();
-        _trainingBinding.BindInput(TrainingGraph.InputName, input);
-        _trainingBinding.BindInput(TrainingGraph.LabelsName, labelValue);
-        foreach (var (name, value) in furtherValues) _trainingBinding.BindInput(name, value);
-        foreach (var p in _parameters) _trainingBinding.BindInput(p.Name, p.Current);
-        // Logits change shape with the batch: ORT would reuse a device output bound once, so outputs are rebound
-        // each step. They come back in binding order: loss and logits first, where ReadOutputs expects them.
-        _trainingBinding.ClearBoundOutputs();
-        _trainingBinding.BindOutputToDevice(TrainingGraph.LossName, OrtMemoryInfo.DefaultInstance);
-        _trainingBinding.BindOutputToDevice(TrainingGraph.LogitsName, OrtMemoryInfo.DefaultInstance);
-        foreach (var name in _extraOutputs) _trainingBinding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
-        foreach (var (name, _, value) in _gradients) _trainingBinding.BindOutput(name, value);
-        try
-        {
-            _training.RunWithBinding(_runOptions, _trainingBinding);
-        }
-        finally
-        {
-            foreach (var (_, value) in furtherValues) value.Dispose();
-        }
-        var outputs = _trainingBinding.GetOutputValues();
-        var result = ReadOutputs(outputs, labels.Length) with
-        {
-            Extras = [.. Enumerable.Range(0, _extraOutputs.Count).Select(i => outputs[2 + i].GetTensorDataAsSpan<float>().ToArray())],
-        };
+        var result = _training.Run(images, shape, labels, [.. _parameters.Select(p => (p.Name, p.Current))], further);
         if (!float.IsFinite(result.Loss)) return result;
 
         _learningRate[0] = learningRate;
@@ -156,7 +126,6 @@ public sealed class TrainingSession : IDisposable
 
     public void Dispose()
     {
-        _trainingBinding.Dispose();
         _optimizerBinding.Dispose();
         _training.Dispose();
         _eval.Dispose();
@@ -165,6 +134,5 @@ public sealed class TrainingSession : IDisposable
         _learningRateValue.Dispose();
         _stepValue.Dispose();
         foreach (var b in _parameters.Concat(_states)) b.Dispose();
-        foreach (var g in _gradients) g.Value.Dispose();
     }
 }

@@ -52,12 +52,13 @@ public sealed class TrainingRunTests : IDisposable
         return setup with { Data = new RunDatasets(train, validation) };
     }
 
-    private RunSummary Train(RunSetup setup, string name, bool resume = false, bool stopAtOnce = false, int stopAfterSteps = 0)
+    /// <param name="chunks">Chunks each batch runs in (0: the trainer's choice).</param>
+    private RunSummary Train(RunSetup setup, string name, bool resume = false, bool stopAtOnce = false, int stopAfterSteps = 0, int chunks = 0)
     {
         using var stop = new StopSignal();
         if (stopAtOnce) stop.Request();
         if (stopAfterSteps > 0) stop.RequestAfterSteps(stopAfterSteps);
-        return TrainingRun.Execute(setup, new TrainingRunOptions(Path.Combine(_folder, name), resume, ShowProgress: false), stop);
+        return TrainingRun.Execute(setup, new TrainingRunOptions(Path.Combine(_folder, name), resume, new ExecutionOptions(Chunks: chunks), ShowProgress: false), stop);
     }
 
     [Fact]
@@ -79,13 +80,14 @@ public sealed class TrainingRunTests : IDisposable
     [InlineData("strategy: feature-extraction")]
     [InlineData("strategy: fine-tune\nfine_tune_last: 1")]
     [InlineData("strategy: fine-tune\nfine_tune_last: 1\nhead: { hidden: [16], dropout: 0.5 }")]
-    public void Resume_AfterStopMidEpoch_EqualsUninterruptedRun(string strategy)
+    [InlineData("strategy: fine-tune\nfine_tune_last: 1\nhead: { hidden: [16], dropout: 0.5 }", 3)] // batches of 50 in 3 chunks at once
+    public void Resume_AfterStopMidEpoch_EqualsUninterruptedRun(string strategy, int chunks = 0)
     {
         var setup = Small(Recipe(strategy));
-        var uninterrupted = Train(setup, "whole");
-        var stopped = Train(setup, "resumed", stopAtOnce: true);
+        var uninterrupted = Train(setup, "whole", chunks: chunks);
+        var stopped = Train(setup, "resumed", stopAtOnce: true, chunks: chunks);
         Assert.False(stopped.Completed);
-        var resumed = Train(setup, "resumed", resume: true);
+        var resumed = Train(setup, "resumed", resume: true, chunks: chunks);
         Assert.True(resumed.Completed);
         foreach (var (name, value) in uninterrupted.Parameters)
             Assert.True(value.Data.Span.SequenceEqual(resumed.Parameters[name].Data.Span), $"'{name}' differs after resume");
