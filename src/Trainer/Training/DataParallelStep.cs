@@ -66,14 +66,13 @@ public sealed class DataParallelStep : IDisposable
         int count = labels.Length;
         if (shape[0] != count) throw new ArgumentException($"{shape[0]} images but {count} labels");
         int chunks = Math.Clamp(count, 1, _workers.Length);
+        if (chunks == 1) return _workers[0].Run(images, shape, labels, parameters, further, 0, count, _extraOutputs);
+
         var starts = new int[chunks + 1];
         for (int k = 0; k < chunks; k++) starts[k + 1] = starts[k] + count / chunks + (k < count % chunks ? 1 : 0);
-
         var results = new StepResult[chunks];
-        if (chunks == 1) results[0] = _workers[0].Run(images, shape, labels, parameters, further, 0, count, _extraOutputs);
-        else Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks },
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks },
             k => results[k] = _workers[k].Run(images, shape, labels, parameters, further, starts[k], starts[k + 1] - starts[k], []));
-        if (chunks == 1) return results[0];
 
         var shares = Shares(labels, starts);
         double loss = 0;
