@@ -71,8 +71,16 @@ public sealed class DataParallelStep : IDisposable
         var starts = new int[chunks + 1];
         for (int k = 0; k < chunks; k++) starts[k + 1] = starts[k] + count / chunks + (k < count % chunks ? 1 : 0);
         var results = new StepResult[chunks];
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks },
-            k => results[k] = _workers[k].Run(images, shape, labels, parameters, further, starts[k], starts[k + 1] - starts[k], []));
+        try
+        {
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks },
+                k => results[k] = _workers[k].Run(images, shape, labels, parameters, further, starts[k], starts[k + 1] - starts[k], []));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // A chunk's failure (e.g. ONNX Runtime's) is reported as the unsplit step would report it.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
 
         var shares = Shares(labels, starts);
         double loss = 0;

@@ -87,6 +87,25 @@ public class DataParallelStepTests
     }
 
     [Fact]
+    public void ChunkFailure_SurfacesAsTheRuntimeError()
+    {
+        var c = Build();
+        var parameters = c.Parameters.Select(p => (p.Name, Value: OrtValue.CreateTensorValueFromMemory(p.Value.ToFloats(), p.Value.Dims))).ToList();
+        try
+        {
+            using var step = new DataParallelStep(ModelWriter.ToBytes(c.Training), new ExecutionOptions(Threads: 2), 2,
+                [.. c.Parameters.Select(p => (p.Name + "_grad", p.Value.Dims))]);
+            // No dropout masks fed: every chunk's run fails, and the caller sees ONNX Runtime's own error.
+            var e = Assert.Throws<OnnxRuntimeException>(() => step.Run(new float[Tensor.ElementCount(ImageShape)], ImageShape, new long[Batch], parameters));
+            Assert.Contains(c.Masks[0].Name, e.Message);
+        }
+        finally
+        {
+            foreach (var (_, value) in parameters) value.Dispose();
+        }
+    }
+
+    [Fact]
     public void ExtraOutputs_NeedOneChunk()
     {
         var c = Build();
