@@ -182,9 +182,7 @@ public sealed class DataParallelStep : IDisposable
                 foreach (var input in inputs) input.Dispose();
             }
             using var outputs = _binding.GetOutputValues();
-            float loss = outputs[0].GetTensorDataAsSpan<float>()[0];
-            var logits = outputs[1].GetTensorDataAsSpan<float>().ToArray();
-            return new StepResult(loss, logits, count, logits.Length / Math.Max(count, 1))
+            return StepResult.Read(outputs, count) with
             {
                 Extras = [.. Enumerable.Range(0, extraOutputs.Count).Select(i => outputs[2 + i].GetTensorDataAsSpan<float>().ToArray())],
             };

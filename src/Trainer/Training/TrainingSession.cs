@@ -99,7 +99,7 @@ public sealed class TrainingSession : IDisposable
         var feeds = new Dictionary<string, OrtValue> { [TrainingGraph.InputName] = input, [TrainingGraph.LabelsName] = labelValue };
         foreach (var p in _parameters) feeds[p.Name] = p.Current;
         using var outputs = _eval.Run(_runOptions, feeds, [TrainingGraph.LossName, TrainingGraph.LogitsName]);
-        return ReadOutputs(outputs, labels.Length);
+        return StepResult.Read(outputs, labels.Length);
     }
 
     /// <summary>Replaces the eval graph, e.g. after BatchNorm running statistics (constants in it) were updated.</summary>
@@ -117,12 +117,6 @@ public sealed class TrainingSession : IDisposable
 
     public IReadOnlyDictionary<string, Tensor> Parameters() => _parameters.ToDictionary(b => b.Name, b => b.ToTensor());
 
-    private static StepResult ReadOutputs(IReadOnlyList<OrtValue> outputs, int count)
-    {
-        float loss = outputs[0].GetTensorDataAsSpan<float>()[0];
-        var logits = outputs[1].GetTensorDataAsSpan<float>().ToArray();
-        return new StepResult(loss, logits, count, logits.Length / Math.Max(count, 1));
-    }
 
     public void Dispose()
     {
