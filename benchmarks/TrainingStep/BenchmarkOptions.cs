@@ -37,7 +37,7 @@ internal sealed class BenchmarkOptions
           --repeats N              timed steps; the median is reported (10)
           --threads N              ORT threads (shared by the chunks) and torch threads (2)
           --chunks N               run the batch in N chunks at once (default: the trainer's choice, one per
-                                   thread where each weight is used often enough per chunk; 1: no chunks)
+                                   thread where the trainable layers work over large planes; 1: no chunks)
           --with-torch             also time the PyTorch peer (training_step_torch.py serve) in this run, its
                                    steps alternating with ORT's
           --profile                ORT profile of each case (after timing): top op types by time in the

@@ -19,9 +19,9 @@ internal sealed record CaseResult(
     public double[]? TorchTimesMs { get; init; }
     public string Load { get; init; } = "";
 
-    /// <summary>Chunks the batch ran in, and the uses of each trainable weight per image that chose them.</summary>
+    /// <summary>Chunks the batch ran in, and the trainable layers' output positions per image that chose them.</summary>
     public int Chunks { get; init; } = 1;
-    public double WeightReuse { get; init; }
+    public double PositionsPerImage { get; init; }
 
     /// <summary>ORT time over PyTorch time: below 1 means our step is faster.</summary>
     public double? Ratio => TorchMs is { } t && t > 0 ? OrtMs / t : null;

@@ -48,8 +48,8 @@ internal sealed class OrtTrainingStep : IDisposable
         var execution = new ExecutionOptions(Threads: threads, Chunks: chunks);
         clock.Restart();
         _prefix = split is null ? null : new PrefixRunner(split.Prefix, execution);
-        WeightReuse = ChunkPolicy.WeightReuse(forward.Graph, trainable);
-        _step = new DataParallelStep(bytes, execution, ChunkPolicy.Chunks(execution, batchStatistics: false, WeightReuse, batch),
+        PositionsPerImage = ChunkPolicy.PositionsPerImage(forward.Graph, trainable);
+        _step = new DataParallelStep(bytes, execution, ChunkPolicy.Chunks(execution, batchStatistics: false, PositionsPerImage, batch),
             [.. trainable.Select(name => (name + Autodiff.GradientBuilder.GradientSuffix, forward.Graph[name].Initializer!.Dims))],
             configure: (options, k) =>
             {
@@ -77,7 +77,7 @@ internal sealed class OrtTrainingStep : IDisposable
 
     public int NodeCount => TrainingModel.Graph.Nodes.Count;
     public int Chunks => _step.Chunks;
-    public double WeightReuse { get; }
+    public double PositionsPerImage { get; }
 
     /// <summary>Loss of the last step (a sanity value: about ln(classes) for random weights).</summary>
     public float Loss { get; private set; }

@@ -93,13 +93,13 @@ foreach (var modelName in options.Models)
                 step.SerializeTime.TotalMilliseconds, step.SessionTime.TotalMilliseconds, Median(times), times.Min(), step.Loss, [.. times.Select(t => Math.Round(t, 1))])
             {
                 Chunks = step.Chunks,
-                WeightReuse = Math.Round(step.WeightReuse, 1),
+                PositionsPerImage = Math.Round(step.PositionsPerImage),
             };
             if (options.WithTorch)
                 result = result with { TorchMs = Median(torchTimes), TorchMinMs = torchTimes.Min(), TorchTimesMs = [.. torchTimes.Select(t => Math.Round(t, 1))] };
         }
         GC.Collect();
-        Console.WriteLine(Inv($"{modelName,-13} {setting,-10} ORT {result.OrtMs,8:F1} ms (min {result.OrtMinMs:F1}; loss {result.Loss:F3}; {result.Trainable} trainable, {result.Nodes} nodes; {result.Chunks} chunk(s), weight reuse {result.WeightReuse:F0}/image; build {result.BuildMs:F0} ms, session {result.SessionMs:F0} ms)"));
+        Console.WriteLine(Inv($"{modelName,-13} {setting,-10} ORT {result.OrtMs,8:F1} ms (min {result.OrtMinMs:F1}; loss {result.Loss:F3}; {result.Trainable} trainable, {result.Nodes} nodes; {result.Chunks} chunk(s), {result.PositionsPerImage:F0} positions/image; build {result.BuildMs:F0} ms, session {result.SessionMs:F0} ms)"));
         if (result.TorchMs is { } torchMs)
             Console.WriteLine(Inv($"{"",-13} {"",-10} PyTorch {torchMs,4:F1} ms (min {result.TorchMinMs:F1}) -> ratio {result.Ratio:F2}"));
         result = result with { Load = $"{loadBefore} -> {LoadAverage()}" };

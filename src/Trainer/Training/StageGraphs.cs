@@ -23,8 +23,8 @@ public sealed record StageGraphs(
     Model LoopEval,
     IReadOnlyList<DropoutMask> DropoutMasks)
 {
-    /// <summary>Uses of each trainable weight per image (<see cref="ChunkPolicy.WeightReuse"/>).</summary>
-    public double WeightReuse { get; init; }
+    /// <summary>The trainable layers' output positions per image (<see cref="ChunkPolicy.PositionsPerImage"/>).</summary>
+    public double PositionsPerImage { get; init; }
 
     public const string TrainingFile = "training_model.onnx";
     public const string EvalFile = "eval_model.onnx";
@@ -52,15 +52,15 @@ public sealed record StageGraphs(
         var optimizerModel = OptimizerGraph.Build(shapes, options);
 
         var (loopForward, masks) = HeadDropout.Masked(trainingForward);
-        double reuse = ChunkPolicy.WeightReuse(loopForward.Graph, trainable);
+        double positions = ChunkPolicy.PositionsPerImage(loopForward.Graph, trainable);
         var prefix = FrozenPrefix.Split(loopForward, trainable);
         if (prefix is null)
         {
             var loopTraining = masks.Count == 0 ? training : TrainingGraph.BuildTraining(loopForward, trainable, loss, kept);
-            return new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, loopTraining, eval, masks) { WeightReuse = reuse };
+            return new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, loopTraining, eval, masks) { PositionsPerImage = positions };
         }
         return new StageGraphs(trainable, statistics, training, eval, optimizerModel, prefix,
-            TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept), LoopEvalFor(forward, trainable, loss), masks) { WeightReuse = reuse };
+            TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept), LoopEvalFor(forward, trainable, loss), masks) { PositionsPerImage = positions };
     }
 
     /// <summary>The eval graph the loop runs (over the trainable suffix when the frozen prefix splits off), for the given parameter values.</summary>

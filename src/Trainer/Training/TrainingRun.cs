@@ -104,7 +104,7 @@ public sealed class TrainingRun
             }
             bool resumingHere = resumed is not null && stage == start.Stage;
             var execution = _options.ExecutionOrDefault;
-            int chunks = ChunkPolicy.Chunks(execution, graphs.BatchStatistics.Count > 0, graphs.WeightReuse, recipe.BatchSize);
+            int chunks = ChunkPolicy.Chunks(execution, graphs.BatchStatistics.Count > 0, graphs.PositionsPerImage, recipe.BatchSize);
             using var session = new TrainingSession(graphs.LoopTraining, graphs.LoopEval, graphs.Optimizer,
                 [.. plan.Trainable.Select(name => (name, _parameters[name]))], resumingHere ? resumed!.Tensors : null, execution, chunks,
                 [.. graphs.BatchStatistics.SelectMany(b => new[] { b.BatchMean, b.BatchVariance })], _setup.Loss.ClassWeights);

@@ -22,33 +22,33 @@ public class ChunkPolicyTests
     }
 
     [Fact]
-    public void WeightReuse_ConvPositionsAndGemmOnce_WeightedBySize()
+    public void PositionsPerImage_WeightedByEachLayersMultiplyAdds()
     {
         var graph = ConvThenGemm();
-        // The Conv's 216 weights are used at 100 output positions per image, the Gemm's 40 once.
-        Assert.Equal((216 * 100 + 40 * 1) / 256.0, ChunkPolicy.WeightReuse(graph, ["conv.weight", "fc.weight"]), 9);
-        Assert.Equal(100, ChunkPolicy.WeightReuse(graph, ["conv.weight"]), 9);
-        Assert.Equal(1, ChunkPolicy.WeightReuse(graph, ["fc.weight"]), 9);
-        Assert.Equal(0, ChunkPolicy.WeightReuse(graph, []), 9);
+        // The Conv does 216 x 100 multiply-adds per image over 100 output positions, the Gemm 40 over 1.
+        Assert.Equal((21600.0 * 100 + 40 * 1) / (21600 + 40), ChunkPolicy.PositionsPerImage(graph, ["conv.weight", "fc.weight"]), 9);
+        Assert.Equal(100, ChunkPolicy.PositionsPerImage(graph, ["conv.weight"]), 9);
+        Assert.Equal(1, ChunkPolicy.PositionsPerImage(graph, ["fc.weight"]), 9);
+        Assert.Equal(0, ChunkPolicy.PositionsPerImage(graph, []), 9);
     }
 
     [Theory]
-    [InlineData(155.3, 16, 2, 2)] // ResNet-18 full, batch 16: 1242 uses per chunk of 8
-    [InlineData(46.2, 16, 2, 1)] // its last block: 370 per chunk, 740 for the whole batch
-    [InlineData(46.2, 64, 2, 2)]
-    [InlineData(52.7, 64, 16, 6)] // the 32 px backbone at batch 64 on 16 threads: 562 per chunk of 10-11
+    [InlineData(1849, 16, 2, 2)] // ResNet-18 full at 224 px, batch 16: 14,800 positions per chunk of 8
+    [InlineData(49, 32, 2, 1)] // its last block at batch 32: 1,570 for the whole batch
+    [InlineData(403, 64, 2, 2)] // the 32 px backbone, full, batch 64
+    [InlineData(403, 64, 16, 8)] // the same on 16 threads: 3,220 per chunk of 8
     [InlineData(1, 64, 2, 1)] // a linear head
-    [InlineData(155.3, 1, 2, 1)] // one image
-    public void Chunks_MostThatKeepTheMinimumUsesPerChunk(double reuse, int batch, int threads, int expected)
+    [InlineData(1849, 1, 2, 1)] // one image
+    public void Chunks_MostThatKeepTheMinimumPositionsPerChunk(double positions, int batch, int threads, int expected)
     {
-        Assert.Equal(expected, ChunkPolicy.Chunks(new ExecutionOptions(Threads: threads), batchStatistics: false, reuse, batch));
+        Assert.Equal(expected, ChunkPolicy.Chunks(new ExecutionOptions(Threads: threads), batchStatistics: false, positions, batch));
     }
 
     [Fact]
     public void Chunks_OneForBatchStatistics_TheOptionsCountOtherwise()
     {
-        Assert.Equal(1, ChunkPolicy.Chunks(new ExecutionOptions(Threads: 4), batchStatistics: true, 155.3, 64));
+        Assert.Equal(1, ChunkPolicy.Chunks(new ExecutionOptions(Threads: 4), batchStatistics: true, 1849, 64));
         Assert.Equal(3, ChunkPolicy.Chunks(new ExecutionOptions(Threads: 4, Chunks: 3), batchStatistics: false, 1, 64));
-        Assert.Equal(1, ChunkPolicy.Chunks(new ExecutionOptions(Threads: 4, Chunks: 3), batchStatistics: true, 155.3, 64));
+        Assert.Equal(1, ChunkPolicy.Chunks(new ExecutionOptions(Threads: 4, Chunks: 3), batchStatistics: true, 1849, 64));
     }
 }
