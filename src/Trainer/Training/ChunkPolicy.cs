@@ -9,13 +9,13 @@ namespace OnnxTrainer.Training;
 /// Runtime already spreads over every thread: each chunk then only adds its own weight packing and gradient, and the
 /// sum of the gradients. The measure is the trainable layers' output positions per chunk, a mean over the layers
 /// weighted by their work (<see cref="PositionsPerImage"/> times images per chunk). On the 2-core development machine
-/// (BENCHMARKS.md, "Batch chunks") two chunks gained at 12,900-18,600 positions (the 32 px backbone at batch 64,
-/// ResNet-18 and MobileNetV2 at 224 px, batch 16, every layer training: 5-25 %) and lost at 380-780 (their 7x7 last
-/// blocks at batch 16 and 32: 3-45 %); the threshold sits between, on a log scale.
+/// (BENCHMARKS.md, "Batch chunks") two chunks gained at 1,570-18,600 positions (the 32 px backbone at batch 8-64,
+/// ResNet-18 and MobileNetV2 at 224 px, batch 16, every layer training, ResNet-18's last block at batch 64: 1-25 %)
+/// and lost at 380-780 (the 7x7 last blocks at batch 16 and 32: 3-45 %); the threshold sits between, on a log scale.
 /// </summary>
 public static class ChunkPolicy
 {
-    public const double MinimumPositionsPerChunk = 3072;
+    public const double MinimumPositionsPerChunk = 1024;
 
     /// <summary>
     /// Chunks for a training graph: the most (up to one per thread and one per image) that keep

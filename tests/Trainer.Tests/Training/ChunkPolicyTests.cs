@@ -34,9 +34,11 @@ public class ChunkPolicyTests
 
     [Theory]
     [InlineData(1849, 16, 2, 2)] // ResNet-18 full at 224 px, batch 16: 14,800 positions per chunk of 8
-    [InlineData(49, 32, 2, 1)] // its last block at batch 32: 1,570 for the whole batch
+    [InlineData(49, 32, 2, 1)] // its last block at batch 32: 1,568 for the whole batch
+    [InlineData(49, 64, 2, 2)] // and at batch 64
     [InlineData(403, 64, 2, 2)] // the 32 px backbone, full, batch 64
-    [InlineData(403, 64, 16, 8)] // the same on 16 threads: 3,220 per chunk of 8
+    [InlineData(403, 64, 16, 16)] // the same on 16 threads: 1,612 per chunk of 4
+    [InlineData(403, 32, 16, 12)] // at batch 32 the positions bound it: 12 chunks of 2-3 images
     [InlineData(1, 64, 2, 1)] // a linear head
     [InlineData(1849, 1, 2, 1)] // one image
     public void Chunks_MostThatKeepTheMinimumPositionsPerChunk(double positions, int batch, int threads, int expected)
