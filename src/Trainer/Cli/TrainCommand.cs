@@ -20,8 +20,8 @@ public static class TrainCommand
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per session (default: one per core)" };
         threads.Validators.Add(r => { if (r.GetValue(threads) < 0) r.AddError("--threads must be 0 (one per core) or more"); });
-        var chunks = new Option<int>("--chunks") { Description = "split each training batch into N chunks run at once, one per thread share (default: one per thread; 1: off)" };
-        chunks.Validators.Add(r => { if (r.GetValue(chunks) < 0) r.AddError("--chunks must be 0 (one per thread) or more"); });
+        var chunks = new Option<int>("--chunks") { Description = "split each training batch into N chunks run at once, each on a share of the threads (default: up to one per thread where the trainable layers work over large planes; 1: off)" };
+        chunks.Validators.Add(r => { if (r.GetValue(chunks) < 0) r.AddError("--chunks must be 0 (the trainer's choice) or more"); });
         var output = RecipeOptions.Output();
         var command = new Command("train", "Train a classifier from a recipe: artifacts, training loop, checkpoints, model.onnx.") { recipe, set, resume, device, threads, chunks, output };
         command.SetAction(result => Run(result.GetValue(recipe)!, result.GetValue(set) ?? [], result.GetValue(resume),
