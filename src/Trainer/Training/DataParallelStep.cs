@@ -14,8 +14,8 @@ namespace OnnxTrainer.Training;
 /// Why: ONNX Runtime's CPU provider runs its copying operators (Transpose, Pad, Slice, Concat), MaxPool's indices and
 /// ScatterElements on one thread and pays a parallel-for hand-off on every node; a backward graph has ~1000 nodes,
 /// many of them small. With one thread per chunk none of that leaves a core idle. On the 2-core development machine
-/// (BENCHMARKS.md) a full fine-tuning step at 32 px, batch 64, took 52 -> 39 ms, MobileNetV2 full at 224 px
-/// 472 -> 406 and ResNet-18 full 693 -> 648.
+/// (BENCHMARKS.md, "Batch chunks") two chunks took a full fine-tuning step at 32 px, batch 64, from 52 to 39 ms, and
+/// at 224 px, batch 16, MobileNetV2's from 438-449 to 402-420 and ResNet-18's from 696-741 to 642-644.
 /// </para>
 /// Only valid where images do not interact within a batch: BatchNorm with batch statistics needs one chunk
 /// (<see cref="ChunkPolicy"/> decides how many). Owns native sessions and memory: dispose it.
