@@ -6,6 +6,7 @@ using OnnxTrainer.Benchmarks.TrainingStep;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Ir.Shapes;
 using OnnxTrainer.Onnx;
+using OnnxTrainer.Training;
 
 BenchmarkOptions options;
 try
@@ -32,6 +33,8 @@ var lastBlockPrefixes = new Dictionary<string, string[]>
     ["resnet18"] = ["layer4.", "fc."],
 };
 
+// Before anything else touches ONNX Runtime, as in the trainer: the sessions on all cores share one pool.
+SharedThreadPool.EnsureCreated();
 using var torch = new TorchPeer(options.Python, options.TorchScript);
 var missing = options.Models.Where(m => !File.Exists(ModelPath(m))).ToList();
 if (missing.Count > 0)
