@@ -7,6 +7,7 @@ internal sealed class BenchmarkOptions
 {
     public static readonly string[] AllModels = ["mobilenet_v2", "resnet18"];
     public static readonly string[] AllSettings = ["last-block", "full"];
+    public static readonly string[] AllMemoryFormats = ["contiguous", "channels_last"];
 
     public List<string> Models { get; private set; } = [.. AllModels];
     public List<string> Settings { get; private set; } = [.. AllSettings];
@@ -21,7 +22,8 @@ internal sealed class BenchmarkOptions
     public string ModelsDir { get; private set; } = "";
     public string TorchScript { get; private set; } = "";
     public string Python { get; private set; } = "/usr/bin/python3";
-    public string TorchMemoryFormat { get; private set; } = "channels_last";
+    /// <summary>One PyTorch peer per memory format, all timed in turn with ORT.</summary>
+    public List<string> TorchMemoryFormats { get; private set; } = [.. AllMemoryFormats];
     public string? JsonPath { get; private set; }
     public string? SaveGraphsDir { get; private set; }
 
@@ -38,15 +40,16 @@ internal sealed class BenchmarkOptions
           --threads N              ORT threads (shared by the chunks) and torch threads (2)
           --chunks N               run the batch in N chunks at once (default: the trainer's choice, one per
                                    thread where the trainable layers work over large planes; 1: no chunks)
-          --with-torch             also time the PyTorch peer (training_step_torch.py serve) in this run, its
-                                   steps alternating with ORT's
+          --with-torch             also time the PyTorch peers (training_step_torch.py serve, one process per
+                                   memory format) in this run, their steps alternating with ORT's
           --profile                ORT profile of each case (after timing): top op types by time in the
                                    training graph's first chunk (not the frozen prefix)
           --profile-runs N         steps profiled after one unprofiled warm-up step (3)
           --models-dir DIR         where <model>.onnx lives (default benchmarks/TrainingStep/models;
                                    exported by the torch script when missing)
           --python PATH            Python with torch (/usr/bin/python3)
-          --torch-memory-format F  channels_last (default: PyTorch's fastest here) or contiguous (its NCHW default)
+          --torch-memory-format F  the peers' memory formats, contiguous,channels_last (default both):
+                                   PyTorch's NCHW default and its fastest state here
           --json FILE              also write all results as JSON
           --save-graphs DIR        write each training graph (and ORT's optimized form) for inspection
         """;
@@ -72,10 +75,7 @@ internal sealed class BenchmarkOptions
                 case "--profile-runs": o.ProfileRuns = NextInt(); break;
                 case "--models-dir": o.ModelsDir = Path.GetFullPath(Next()); break;
                 case "--python": o.Python = Next(); break;
-                case "--torch-memory-format":
-                    o.TorchMemoryFormat = Next();
-                    if (o.TorchMemoryFormat is not ("channels_last" or "contiguous")) throw new ArgumentException("--torch-memory-format is channels_last or contiguous");
-                    break;
+                case "--torch-memory-format": o.TorchMemoryFormats = Split(Next(), AllMemoryFormats); break;
                 case "--json": o.JsonPath = Path.GetFullPath(Next()); break;
                 case "--save-graphs": o.SaveGraphsDir = Path.GetFullPath(Next()); break;
                 case "-h" or "--help": throw new HelpRequestedException();

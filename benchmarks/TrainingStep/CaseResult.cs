@@ -14,15 +14,18 @@ internal sealed record CaseResult(
     float Loss,
     double[] OrtTimesMs)
 {
-    public double? TorchMs { get; init; }
-    public double? TorchMinMs { get; init; }
-    public double[]? TorchTimesMs { get; init; }
+    /// <summary>The PyTorch peers' steps, one entry per memory format, in the order of the options.</summary>
+    public IReadOnlyList<PeerResult> Peers { get; init; } = [];
     public string Load { get; init; } = "";
 
     /// <summary>Chunks the batch ran in, and the trainable layers' output positions per image that chose them.</summary>
     public int Chunks { get; init; } = 1;
     public double PositionsPerImage { get; init; }
+}
 
-    /// <summary>ORT time over PyTorch time: below 1 means our step is faster.</summary>
-    public double? Ratio => TorchMs is { } t && t > 0 ? OrtMs / t : null;
+/// <summary>One PyTorch peer's steps of a case (milliseconds).</summary>
+internal sealed record PeerResult(string MemoryFormat, double Ms, double MinMs, double[] TimesMs, double OrtMs)
+{
+    /// <summary>ORT time over PyTorch time (medians): below 1 means our step is faster.</summary>
+    public double Ratio => OrtMs / Ms;
 }

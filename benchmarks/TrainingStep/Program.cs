@@ -35,12 +35,12 @@ var lastBlockPrefixes = new Dictionary<string, string[]>
 
 // Before anything else touches ONNX Runtime, as in the trainer: the sessions on all cores share one pool.
 SharedThreadPool.EnsureCreated();
-using var torch = new TorchPeer(options.Python, options.TorchScript);
 var missing = options.Models.Where(m => !File.Exists(ModelPath(m))).ToList();
 if (missing.Count > 0)
 {
     Console.WriteLine($"exporting {string.Join(", ", missing)} with {options.TorchScript} ...");
-    torch.Export(missing);
+    using var exporter = new TorchPeer(options.Python, options.TorchScript);
+    exporter.Export(missing);
 }
 
 Console.WriteLine(Inv($"training step, batch {options.Batch}, 224x224, {options.Threads} threads, {(options.Chunks == 0 ? "chunks as the trainer chooses" : $"{options.Chunks} chunk(s)")}, warmup {options.Warmup}, median of {options.Repeats}"));
@@ -48,11 +48,14 @@ Console.WriteLine($"date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.Pr
 Console.WriteLine();
 
 if (options.SaveGraphsDir is { } graphsDir) Directory.CreateDirectory(graphsDir);
-if (options.WithTorch)
+// One PyTorch process per memory format: its NCHW default and channels_last, its fastest state here.
+var peers = (options.WithTorch ? options.TorchMemoryFormats : []).Select(format =>
 {
-    torch.Start(options.Threads, options.TorchMemoryFormat);
-    Console.WriteLine($"PyTorch peer: {options.TorchMemoryFormat} memory format");
-}
+    var peer = new TorchPeer(options.Python, options.TorchScript);
+    peer.Start(options.Threads, format);
+    return (Format: format, Peer: peer);
+}).ToList();
+if (peers.Count > 0) Console.WriteLine($"PyTorch peers: {string.Join(", ", peers.Select(p => p.Format))} memory format");
 
 var results = new List<CaseResult>();
 var profiles = new Dictionary<string, ProfileSummary>();
@@ -80,31 +83,31 @@ foreach (var modelName in options.Models)
                 ModelWriter.Save(step.TrainingModel, Path.Combine(saveDir, $"{modelName}.{setting}.training.onnx"));
             }
             for (int i = 0; i < options.Warmup; i++) step.Step();
-            if (options.WithTorch) torch.Prepare(modelName, setting, options.Batch, options.Warmup);
+            foreach (var (_, peer) in peers) peer.Prepare(modelName, setting, options.Batch, options.Warmup);
 
-            // ORT and PyTorch steps alternate, so that both sides see the same moments of a shared machine.
+            // ORT and PyTorch steps alternate, so that all sides see the same moments of a shared machine.
             var times = new double[options.Repeats];
-            var torchTimes = new double[options.WithTorch ? options.Repeats : 0];
+            var peerTimes = peers.Select(_ => new double[options.Repeats]).ToArray();
             for (int i = 0; i < times.Length; i++)
             {
                 long start = Stopwatch.GetTimestamp();
                 step.Step();
                 times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                if (options.WithTorch) torchTimes[i] = torch.Step();
+                for (int k = 0; k < peers.Count; k++) peerTimes[k][i] = peers[k].Peer.Step();
             }
             result = new CaseResult(modelName, setting, trainable.Count, step.NodeCount, step.BuildTime.TotalMilliseconds,
                 step.SerializeTime.TotalMilliseconds, step.SessionTime.TotalMilliseconds, Median(times), times.Min(), step.Loss, [.. times.Select(t => Math.Round(t, 1))])
             {
                 Chunks = step.Chunks,
                 PositionsPerImage = Math.Round(step.PositionsPerImage),
+                Peers = [.. peers.Select((p, k) => new PeerResult(p.Format, Median(peerTimes[k]), peerTimes[k].Min(),
+                    [.. peerTimes[k].Select(t => Math.Round(t, 1))], Median(times)))],
             };
-            if (options.WithTorch)
-                result = result with { TorchMs = Median(torchTimes), TorchMinMs = torchTimes.Min(), TorchTimesMs = [.. torchTimes.Select(t => Math.Round(t, 1))] };
         }
         GC.Collect();
         Console.WriteLine(Inv($"{modelName,-13} {setting,-10} ORT {result.OrtMs,8:F1} ms (min {result.OrtMinMs:F1}; loss {result.Loss:F3}; {result.Trainable} trainable, {result.Nodes} nodes; {result.Chunks} chunk(s), {result.PositionsPerImage:F0} positions/image; build {result.BuildMs:F0} ms, session {result.SessionMs:F0} ms)"));
-        if (result.TorchMs is { } torchMs)
-            Console.WriteLine(Inv($"{"",-13} {"",-10} PyTorch {torchMs,4:F1} ms (min {result.TorchMinMs:F1}) -> ratio {result.Ratio:F2}"));
+        foreach (var peer in result.Peers)
+            Console.WriteLine(Inv($"{"",-13} {"",-10} PyTorch {peer.Ms,4:F1} ms (min {peer.MinMs:F1}; {peer.MemoryFormat}) -> ratio {peer.Ratio:F2}"));
         result = result with { Load = $"{loadBefore} -> {LoadAverage()}" };
         Console.WriteLine($"{"",-13} {"",-10} load average {result.Load}");
         results.Add(result);
@@ -124,15 +127,18 @@ foreach (var modelName in options.Models)
     }
 }
 
+foreach (var (_, peer) in peers) peer.Dispose();
+
 Console.WriteLine();
-Console.WriteLine("| model | setting | trainable tensors | training-graph nodes | chunks | graph build ms | session create ms | ORT ms | PyTorch ms | ratio | target |");
-Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+var formats = peers.Select(p => p.Format).ToList();
+Console.WriteLine("| model | setting | trainable tensors | training-graph nodes | chunks | graph build ms | session create ms | ORT ms | "
+    + string.Concat(formats.Select(f => $"PyTorch {f} ms | ratio | ")) + "target |");
+Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|" + string.Concat(formats.Select(_ => "---:|---:|")) + "---:|");
 foreach (var r in results)
 {
     var target = r.Setting == "full" ? 1.2 : 1.0;
-    var torchCell = r.TorchMs is { } t ? Inv($"{t:F1}") : "-";
-    var ratioCell = r.Ratio is { } q ? Inv($"{q:F2}") : "-";
-    Console.WriteLine(Inv($"| {r.Model} | {r.Setting} | {r.Trainable} | {r.Nodes} | {r.Chunks} | {r.BuildMs:F0} | {r.SessionMs:F0} | {r.OrtMs:F1} | {torchCell} | {ratioCell} | <= {target:F1} |"));
+    var peerCells = string.Concat(r.Peers.Select(p => Inv($"{p.Ms:F1} | {p.Ratio:F2} | ")));
+    Console.WriteLine(Inv($"| {r.Model} | {r.Setting} | {r.Trainable} | {r.Nodes} | {r.Chunks} | {r.BuildMs:F0} | {r.SessionMs:F0} | {r.OrtMs:F1} | {peerCells}<= {target:F1} |"));
 }
 
 if (options.JsonPath is { } jsonPath)
@@ -143,7 +149,7 @@ if (options.JsonPath is { } jsonPath)
         cores = Environment.ProcessorCount,
         cpu = CpuModel(),
         ort = OrtEnv.Instance().GetVersionString(),
-        options.Batch, options.Threads, options.Chunks, options.Warmup, options.Repeats, torchMemoryFormat = options.WithTorch ? options.TorchMemoryFormat : null,
+        options.Batch, options.Threads, options.Chunks, options.Warmup, options.Repeats, torchMemoryFormats = formats,
         results,
         profiles = profiles.ToDictionary(kv => kv.Key, kv => new
         {
