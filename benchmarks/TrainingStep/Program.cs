@@ -127,6 +127,7 @@ foreach (var modelName in options.Models)
     }
 }
 
+// (Should a case throw, the peers end with this process: their input closes.)
 foreach (var (_, peer) in peers) peer.Dispose();
 
 Console.WriteLine();
