@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer of the ONNX Runtime training-step benchmark (benchmarks/TrainingStep).
 
-Two jobs, both deterministic (fixed seeds):
+Three jobs, all deterministic (fixed seeds):
   export   writes models/<name>.onnx (MobileNetV2 width 1.0 and ResNet-18, 1000 classes, 224x224, random
            init) and models/<name>.json (the trainable initializer names per setting), exported the way
            tests/fixtures/generate_models.py exports fixtures: opset 17, TrainingMode.PRESERVE, no constant
@@ -9,18 +9,19 @@ Two jobs, both deterministic (fixed seeds):
   time     times one training step (forward + backward of mean cross-entropy, no optimizer step) with
            eval-mode BatchNorm (our exported graphs use inference BatchNorm) in two settings, "last-block"
            and "full"; prints one JSON object on the last line of stdout.
-
-Model and input are in channels_last memory format by default (--memory-format contiguous for torch's default
-NCHW): PyTorch's own advice for CNNs on CPU, and its fastest state here (batch 16, 2 threads, ms, contiguous ->
-channels_last: ResNet-18 full 600-606 -> 529-552, last-block 276-280 -> 218-222; MobileNetV2 full 555-623 -> 409-413,
-last-block 210-213 -> 131-134), so the stronger baseline.
   serve    the same step on request, one JSON line in and out over stdin/stdout, so that the C# benchmark
            can alternate ORT and PyTorch steps (both see the same machine load on a shared machine):
              {"op": "prepare", "model": M, "setting": S, "batch": B, "warmup": W} -> {"ok": true, ...}
              {"op": "step"} -> {"ms": t}      (one timed step of the prepared case)
 
+Model and input are in channels_last memory format by default (--memory-format contiguous for torch's default
+NCHW): PyTorch's own advice for CNNs on CPU, and its fastest state here (batch 16, 2 threads, ms, contiguous ->
+channels_last: ResNet-18 full 600-606 -> 529-552, last-block 276-280 -> 218-222; MobileNetV2 full 555-623 -> 409-413,
+last-block 210-213 -> 131-134), so the stronger baseline.
+
 Run with Debian's /usr/bin/python3 (python3-torch 1.13, libopenblas0-pthread installed). Never part of the
-unit tests; the C# benchmark calls `serve` when given --with-torch (with OMP_WAIT_POLICY=PASSIVE).
+unit tests; the C# benchmark calls `serve` when given --with-torch, one process per memory format (with
+OMP_WAIT_POLICY=PASSIVE).
 """
 import argparse
 import json

@@ -117,7 +117,6 @@ public sealed class TrainingSession : IDisposable
 
     public IReadOnlyDictionary<string, Tensor> Parameters() => _parameters.ToDictionary(b => b.Name, b => b.ToTensor());
 
-
     public void Dispose()
     {
         _optimizerBinding.Dispose();

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using OnnxTrainer.Artifacts;
+using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Tests.Fixtures;
@@ -31,6 +32,10 @@ public class DataParallelStepTests
         return new Case(training, [.. trainable.Select(name => (name, forward.Graph[name].Initializer!))], masks);
     }
 
+    /// <summary>The training graph's gradient outputs, name and shape, in parameter order.</summary>
+    private static (string Name, long[] Dims)[] GradientOutputs(Case c) =>
+        [.. c.Parameters.Select(p => (p.Name + GradientBuilder.GradientSuffix, p.Value.Dims))];
+
     private static (StepResult Result, Dictionary<string, float[]> Gradients) Run(Case c, int chunks, int threads)
     {
         var random = new Random(5);
@@ -41,7 +46,7 @@ public class DataParallelStepTests
         try
         {
             using var step = new DataParallelStep(ModelWriter.ToBytes(c.Training), new ExecutionOptions(Threads: threads), chunks,
-                [.. c.Parameters.Select(p => (p.Name + "_grad", p.Value.Dims))], ClassWeights);
+                GradientOutputs(c), ClassWeights);
             Assert.Equal(chunks, step.Chunks);
             var result = step.Run(images, ImageShape, labels, parameters, masks);
             return (result, step.Gradients.ToDictionary(g => g.Name, g => g.Data.ToArray()));
@@ -94,7 +99,7 @@ public class DataParallelStepTests
         try
         {
             using var step = new DataParallelStep(ModelWriter.ToBytes(c.Training), new ExecutionOptions(Threads: 2), 2,
-                [.. c.Parameters.Select(p => (p.Name + "_grad", p.Value.Dims))]);
+                GradientOutputs(c));
             // No dropout masks fed: every chunk's run fails, and the caller sees ONNX Runtime's own error.
             var e = Assert.Throws<OnnxRuntimeException>(() => step.Run(new float[Tensor.ElementCount(ImageShape)], ImageShape, new long[Batch], parameters));
             Assert.Contains(c.Masks[0].Name, e.Message);
@@ -110,6 +115,6 @@ public class DataParallelStepTests
     {
         var c = Build();
         Assert.Throws<ArgumentException>(() => new DataParallelStep(ModelWriter.ToBytes(c.Training), new ExecutionOptions(Threads: 2), 2,
-            [.. c.Parameters.Select(p => (p.Name + "_grad", p.Value.Dims))], extraOutputs: ["batch_mean"]));
+            GradientOutputs(c), extraOutputs: ["batch_mean"]));
     }
 }
