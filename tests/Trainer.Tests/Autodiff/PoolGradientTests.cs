@@ -7,6 +7,8 @@ namespace OnnxTrainer.Tests.Autodiff;
 
 // MaxPool and Pad run in float64: central differences with eps 1e-6
 // are accurate to ~1e-9, so 1e-6 relative is safe (random inputs have no ties within eps of a window max).
+// MaxPool's stride-2 phases (MaxPoolPhases) have float32-only kernels; they are checked in float32 on distinct
+// values spaced wider than 2 eps, so no window's maximum changes within a central difference.
 // Not covered: a ceil_mode window that would start in the end padding. ONNX Runtime's kernel drops it (as
 // PyTorch does and as PoolGeometry assumes) but its load-time shape inference keeps it, so any model
 // that states the pooled shape downstream (like the checker's loss) fails to load.
@@ -45,6 +47,35 @@ public class PoolGradientTests
         check.Verify(check.Builder.Op("MaxPool", [x], PoolAttributes(kernel, strides, pads, dilations, ceil, autoPad)), Rtol, Atol);
     }
 
+    public static TheoryData<string, long[], long[], long[], long, string, long> MaxPoolPhaseCases => new()
+    {
+        // name, input shape, kernel, pads, ceil_mode, auto_pad, opset; stride 2 on both axes
+        { "resnet stem 3x3 p1", [2, 3, 8, 10], [3, 3], [1, 1, 1, 1], 0, "NOTSET", 17 },
+        { "2x2 tiling", [2, 3, 6, 6], [2, 2], [0, 0, 0, 0], 0, "NOTSET", 17 },
+        { "ceil_mode partial windows", [1, 2, 8, 8], [3, 3], [0, 0, 0, 0], 1, "NOTSET", 17 },
+        { "asymmetric kernel and pads, ceil_mode", [1, 2, 8, 8], [3, 2], [0, 1, 1, 0], 1, "NOTSET", 17 },
+        { "5x5 p2", [1, 2, 10, 8], [5, 5], [2, 2, 2, 2], 0, "NOTSET", 17 },
+        { "1x1: odd phases get nothing", [1, 2, 4, 6], [1, 1], [0, 0, 0, 0], 0, "NOTSET", 17 },
+        { "SAME_UPPER", [1, 2, 8, 8], [3, 3], [], 0, "SAME_UPPER", 17 },
+        { "opset 18 Split", [2, 3, 8, 8], [3, 3], [1, 1, 1, 1], 0, "NOTSET", 18 },
+        { "odd dims 3x3 p1", [2, 3, 7, 9], [3, 3], [1, 1, 1, 1], 0, "NOTSET", 17 },
+        { "odd dims, SqueezeNet's ceil_mode", [1, 2, 9, 7], [3, 3], [0, 0, 0, 0], 1, "NOTSET", 17 },
+        { "odd and even, 2x2 floor drops the last row", [1, 2, 7, 6], [2, 2], [0, 0, 0, 0], 0, "NOTSET", 17 },
+    };
+
+    [Theory]
+    [MemberData(nameof(MaxPoolPhaseCases))]
+    public void MaxPool_StrideTwoPhases_MatchesNumerical(string name, long[] shape, long[] kernel, long[] pads, long ceil, string autoPad, long opset)
+    {
+        _ = name;
+        var check = new GradientCheck(DataType.Float, opset);
+        var x = check.Input("x", shape, DistinctValues(shape, seed: 5));
+        var y = check.Builder.Op("MaxPool", [x], PoolAttributes(kernel, [2, 2], pads, null, ceil, autoPad));
+        check.Verify(y, FloatRtol, FloatAtol, FloatEpsilon);
+        Assert.Single(y.Producer!.Outputs);
+        Assert.DoesNotContain(check.Graph.Nodes, n => n.OpType == "ScatterElements");
+    }
+
     [Fact]
     public void MaxPool_ForwardOutputsIndices_ReusesThem()
     {
@@ -71,12 +102,15 @@ public class PoolGradientTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void MaxPool_Ties_GradientGoesToFirstMaximum(bool ceilWithPads)
+    [InlineData(false, DataType.Double)]
+    [InlineData(true, DataType.Double)]
+    [InlineData(false, DataType.Float)]
+    [InlineData(true, DataType.Float)]
+    public void MaxPool_Ties_GradientGoesToFirstMaximum(bool ceilWithPads, DataType type)
     {
         // Values from {0, 1, 2} make most windows tied; the reference walks each window in row-major
-        // order and keeps the first maximum (ONNX Runtime's and PyTorch's choice).
+        // order and keeps the first maximum (ONNX Runtime's and PyTorch's choice). Double takes the
+        // Indices and their scatter, float the stride phases.
         long[] shape = [2, 2, 6, 7];
         long[] kernel = [3, 3], strides = [2, 2];
         long[] pads = ceilWithPads ? [1, 0, 1, 1] : [0, 0, 0, 0];
@@ -85,7 +119,7 @@ public class PoolGradientTests
         var attributes = PoolAttributes(kernel, strides, pads, [1, 1], ceilWithPads ? 1 : 0, "NOTSET");
 
         var outShape = OutShape(shape, kernel, strides, pads, ceilWithPads);
-        var (gradient, weights) = ExactGradient(shape, data, b => b.Op("MaxPool", [b.Graph["x"]], attributes), outShape);
+        var (gradient, weights) = ExactGradient(shape, data, b => b.Op("MaxPool", [b.Graph["x"]], attributes), outShape, type);
 
         var expected = new double[data.Length];
         for (long n = 0; n < shape[0]; n++)
@@ -165,10 +199,11 @@ public class PoolGradientTests
     }
 
     [Theory]
-    [InlineData("MaxPool", 0L)]
-    [InlineData("AveragePool", 0L)]
-    [InlineData("AveragePool", 1L)]
-    public void Pool_SymbolicBatchAndChannels_MatchesStaticShapes(string op, long ceil)
+    [InlineData("MaxPool", 0L, DataType.Double)]
+    [InlineData("MaxPool", 0L, DataType.Float)]
+    [InlineData("AveragePool", 0L, DataType.Float)]
+    [InlineData("AveragePool", 1L, DataType.Float)]
+    public void Pool_SymbolicBatchAndChannels_MatchesStaticShapes(string op, long ceil, DataType type)
     {
         // Artifacts keep the batch symbolic, and a channel count may be unknown too: the rules must not depend on them.
         long[] shape = [2, 3, 7, 8];
@@ -176,7 +211,6 @@ public class PoolGradientTests
         var outShape = OutShape(shape, [3, 3], [2, 2], [1, 1, 1, 1], ceil == 1);
         var random = new Random(3);
         var data = Enumerable.Range(0, (int)Tensor.ElementCount(shape)).Select(_ => random.NextDouble()).ToArray();
-        var type = op == "MaxPool" ? DataType.Double : DataType.Float;
         var (expected, _) = ExactGradient(shape, data, b => b.Op(op, [b.Graph["x"]], attributes), outShape, type);
         var (actual, _) = ExactGradient(shape, data, b => b.Op(op, [b.Graph["x"]], attributes), outShape, type, symbolicDims: 2);
         Assert.Equal(expected, actual, (a, b) => Math.Abs(a - b) <= 1e-6 * (1 + Math.Abs(a)));
@@ -282,6 +316,15 @@ public class PoolGradientTests
         var y = check.Builder.Op("Pad", [x, check.Builder.Ints(0, 0, 1, 0, 0, 1)], Attribute.Of("mode", "reflect"));
         var error = Assert.Throws<GraphException>(() => check.Verify(y, Rtol, Atol));
         Assert.Contains("constant mode", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A shuffled even spread over [-1, 1]: no two values closer than 2 / count.</summary>
+    private static double[] DistinctValues(long[] shape, int seed)
+    {
+        long count = Tensor.ElementCount(shape);
+        var values = Enumerable.Range(0, (int)count).Select(i => -1 + 2.0 * i / (count - 1)).ToArray();
+        new Random(seed).Shuffle(values);
+        return values;
     }
 
     private static Attribute[] PoolAttributes(long[] kernel, long[] strides, long[] pads, long[]? dilations, long ceil, string autoPad)

@@ -27,6 +27,10 @@ internal static class ActivationMask
             ? c.Op("HardSigmoid", [v], Attribute.Of("alpha", (float)-SteepFor(bound)), Attribute.Of("beta", (float)(SteepFor(bound) * bound)))
             : c.Cast(c.Op("Less", [v, c.ScalarLike(bound, v)]), c.ElementType(v));
 
+    /// <summary>1 where v == 0, else 0, for float v &gt;= 0 (+infinity included): the complement of Above(v, 0).</summary>
+    public static Value ZeroAt(GradientContext c, Value nonNegative) =>
+        c.Op("HardSigmoid", [nonNegative], Attribute.Of("alpha", (float)-SteepAtZero), Attribute.Of("beta", 1f));
+
     private static double SteepFor(double bound) => bound == 0 ? SteepAtZero : Steep;
 
     /// <summary>1 where low &lt; v &lt; high; bounds are constants or tensors.</summary>

@@ -112,6 +112,8 @@ internal static class ShapeRules
         Register("Pad", new PadRule());
         Register("Tile", new TileRule());
         Register("Resize", new ResizeRule());
+        Register("SpaceToDepth", new BlockRearrangeRule(toDepth: true));
+        Register("DepthToSpace", new BlockRearrangeRule(toDepth: false));
         Register("ScatterElements", new UnaryRule()); // the data input's shape and type
 
         // Shape computations and constants.
