@@ -56,6 +56,27 @@ public sealed class LayoutShapeTests
         Assert.Equal("float[?, ?, ?]", g.Infer(reshape));
     }
 
+    [Theory]
+    [InlineData("SpaceToDepth", "float[N, 48, 56, 28]")]
+    [InlineData("DepthToSpace", "float[N, 3, 224, 112]")]
+    public void BlockRearrange_SymbolicBatch_MovesBlocksBetweenChannelsAndSpace(string op, string expected)
+    {
+        var g = new ShapeTestGraph();
+        var node = g.Add(op, [g.Input("x", "N", 12, 112, 56)], Attribute.Of("blocksize", 2L));
+
+        Assert.Equal(expected, g.Infer(node));
+    }
+
+    [Fact]
+    public void SpaceToDepth_IndivisibleDim_NamesIt()
+    {
+        var g = new ShapeTestGraph();
+        g.Add("SpaceToDepth", [g.Input("x", 1, 3, 7, 8)], Attribute.Of("blocksize", 2L));
+
+        var e = Assert.Throws<GraphException>(g.Run);
+        Assert.Contains("7 is not divisible by 2", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Reshape_IncompatibleCount_Throws()
     {
