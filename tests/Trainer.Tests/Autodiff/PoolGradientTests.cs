@@ -7,7 +7,7 @@ namespace OnnxTrainer.Tests.Autodiff;
 
 // MaxPool and Pad run in float64: central differences with eps 1e-6
 // are accurate to ~1e-9, so 1e-6 relative is safe (random inputs have no ties within eps of a window max).
-// MaxPool's stride-2 phases (MaxPoolPhases) have float32-only kernels; they are checked in float32 on distinct
+// MaxPool's stride phases (MaxPoolPhases) have float32-only kernels; they are checked in float32 on distinct
 // values spaced wider than 2 eps, so no window's maximum changes within a central difference.
 // Not covered: a ceil_mode window that would start in the end padding. ONNX Runtime's kernel drops it (as
 // PyTorch does and as PoolGeometry assumes) but its load-time shape inference keeps it, so any model
@@ -47,30 +47,33 @@ public class PoolGradientTests
         check.Verify(check.Builder.Op("MaxPool", [x], PoolAttributes(kernel, strides, pads, dilations, ceil, autoPad)), Rtol, Atol);
     }
 
-    public static TheoryData<string, long[], long[], long[], long, string, long> MaxPoolPhaseCases => new()
+    public static TheoryData<string, long[], long[], long, long[], long, string, long> MaxPoolPhaseCases => new()
     {
-        // name, input shape, kernel, pads, ceil_mode, auto_pad, opset; stride 2 on both axes
-        { "resnet stem 3x3 p1", [2, 3, 8, 10], [3, 3], [1, 1, 1, 1], 0, "NOTSET", 17 },
-        { "2x2 tiling", [2, 3, 6, 6], [2, 2], [0, 0, 0, 0], 0, "NOTSET", 17 },
-        { "ceil_mode partial windows", [1, 2, 8, 8], [3, 3], [0, 0, 0, 0], 1, "NOTSET", 17 },
-        { "asymmetric kernel and pads, ceil_mode", [1, 2, 8, 8], [3, 2], [0, 1, 1, 0], 1, "NOTSET", 17 },
-        { "5x5 p2", [1, 2, 10, 8], [5, 5], [2, 2, 2, 2], 0, "NOTSET", 17 },
-        { "1x1: odd phases get nothing", [1, 2, 4, 6], [1, 1], [0, 0, 0, 0], 0, "NOTSET", 17 },
-        { "SAME_UPPER", [1, 2, 8, 8], [3, 3], [], 0, "SAME_UPPER", 17 },
-        { "opset 18 Split", [2, 3, 8, 8], [3, 3], [1, 1, 1, 1], 0, "NOTSET", 18 },
-        { "odd dims 3x3 p1", [2, 3, 7, 9], [3, 3], [1, 1, 1, 1], 0, "NOTSET", 17 },
-        { "odd dims, SqueezeNet's ceil_mode", [1, 2, 9, 7], [3, 3], [0, 0, 0, 0], 1, "NOTSET", 17 },
-        { "odd and even, 2x2 floor drops the last row", [1, 2, 7, 6], [2, 2], [0, 0, 0, 0], 0, "NOTSET", 17 },
+        // name, input shape, kernel, stride (both axes), pads, ceil_mode, auto_pad, opset
+        { "resnet stem 3x3 p1", [2, 3, 8, 10], [3, 3], 2, [1, 1, 1, 1], 0, "NOTSET", 17 },
+        { "2x2 tiling", [2, 3, 6, 6], [2, 2], 2, [0, 0, 0, 0], 0, "NOTSET", 17 },
+        { "ceil_mode partial windows", [1, 2, 8, 8], [3, 3], 2, [0, 0, 0, 0], 1, "NOTSET", 17 },
+        { "asymmetric kernel and pads, ceil_mode", [1, 2, 8, 8], [3, 2], 2, [0, 1, 1, 0], 1, "NOTSET", 17 },
+        { "5x5 p2", [1, 2, 10, 8], [5, 5], 2, [2, 2, 2, 2], 0, "NOTSET", 17 },
+        { "1x1: odd phases get nothing", [1, 2, 4, 6], [1, 1], 2, [0, 0, 0, 0], 0, "NOTSET", 17 },
+        { "SAME_UPPER", [1, 2, 8, 8], [3, 3], 2, [], 0, "SAME_UPPER", 17 },
+        { "opset 18 Split", [2, 3, 8, 8], [3, 3], 2, [1, 1, 1, 1], 0, "NOTSET", 18 },
+        { "odd dims 3x3 p1", [2, 3, 7, 9], [3, 3], 2, [1, 1, 1, 1], 0, "NOTSET", 17 },
+        { "odd dims, SqueezeNet's ceil_mode", [1, 2, 9, 7], [3, 3], 2, [0, 0, 0, 0], 1, "NOTSET", 17 },
+        { "odd and even, 2x2 floor drops the last row", [1, 2, 7, 6], [2, 2], 2, [0, 0, 0, 0], 0, "NOTSET", 17 },
+        { "stride 1, Inception's 3x3 p1", [2, 3, 6, 7], [3, 3], 1, [1, 1, 1, 1], 0, "NOTSET", 17 },
+        { "stride 1, 2x2 without pads", [1, 2, 5, 6], [2, 2], 1, [0, 0, 0, 0], 0, "NOTSET", 17 },
+        { "stride 1, SAME_LOWER 2x3", [1, 2, 6, 7], [2, 3], 1, [], 0, "SAME_LOWER", 17 },
     };
 
     [Theory]
     [MemberData(nameof(MaxPoolPhaseCases))]
-    public void MaxPool_StrideTwoPhases_MatchesNumerical(string name, long[] shape, long[] kernel, long[] pads, long ceil, string autoPad, long opset)
+    public void MaxPool_StridePhases_MatchesNumerical(string name, long[] shape, long[] kernel, long stride, long[] pads, long ceil, string autoPad, long opset)
     {
         _ = name;
         var check = new GradientCheck(DataType.Float, opset);
         var x = check.Input("x", shape, DistinctValues(shape, seed: 5));
-        var y = check.Builder.Op("MaxPool", [x], PoolAttributes(kernel, [2, 2], pads, null, ceil, autoPad));
+        var y = check.Builder.Op("MaxPool", [x], PoolAttributes(kernel, [stride, stride], pads, null, ceil, autoPad));
         check.Verify(y, FloatRtol, FloatAtol, FloatEpsilon);
         Assert.Single(y.Producer!.Outputs);
         Assert.DoesNotContain(check.Graph.Nodes, n => n.OpType == "ScatterElements");
@@ -102,17 +105,18 @@ public class PoolGradientTests
     }
 
     [Theory]
-    [InlineData(false, DataType.Double)]
-    [InlineData(true, DataType.Double)]
-    [InlineData(false, DataType.Float)]
-    [InlineData(true, DataType.Float)]
-    public void MaxPool_Ties_GradientGoesToFirstMaximum(bool ceilWithPads, DataType type)
+    [InlineData(false, DataType.Double, 2L)]
+    [InlineData(true, DataType.Double, 2L)]
+    [InlineData(false, DataType.Float, 2L)]
+    [InlineData(true, DataType.Float, 2L)]
+    [InlineData(true, DataType.Float, 1L)]
+    public void MaxPool_Ties_GradientGoesToFirstMaximum(bool ceilWithPads, DataType type, long stride)
     {
         // Values from {0, 1, 2} make most windows tied; the reference walks each window in row-major
         // order and keeps the first maximum (ONNX Runtime's and PyTorch's choice). Double takes the
         // Indices and their scatter, float the stride phases.
         long[] shape = [2, 2, 6, 7];
-        long[] kernel = [3, 3], strides = [2, 2];
+        long[] kernel = [3, 3], strides = [stride, stride];
         long[] pads = ceilWithPads ? [1, 0, 1, 1] : [0, 0, 0, 0];
         var random = new Random(7);
         var data = Enumerable.Range(0, (int)Tensor.ElementCount(shape)).Select(_ => (double)random.Next(3)).ToArray();

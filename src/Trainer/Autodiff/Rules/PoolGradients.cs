@@ -7,14 +7,15 @@ namespace OnnxTrainer.Autodiff.Rules;
 // maximum, as ONNX Runtime's and PyTorch's kernels do); AveragePool spreads it evenly over the window.
 
 /// <summary>
-/// MaxPool: float 2-D windows at stride 2 whose forward does not output Indices take <see cref="MaxPoolPhases"/>, from
-/// the pooled values alone. Otherwise: scatter-add GO into zeros at the flat indices MaxPool reports. ONNX Runtime's
-/// Indices count over the whole tensor (batch and channel offsets included) and keep the first maximum of a window,
-/// which is exactly the subgradient PyTorch uses. The indices come from the forward node: when it does not output them
-/// yet, it is given its optional Indices output, so the forward pass computes them together with the pooled values.
-/// ONNX Runtime computes Indices in a scalar loop (~40 ms at [16,64,112,112], 3x3 s2) while a MaxPool without them runs
-/// on MLAS in ~6 ms, reorders included; a second MaxPool in the backward would pay both. Only a forward node with
-/// storage_order 1 (column-major indices) keeps its output and a second, row-major MaxPool runs here.
+/// MaxPool: float 2-D windows at stride 1 or 2 whose forward does not output Indices take
+/// <see cref="MaxPoolPhases"/>, from the pooled values alone. Otherwise: scatter-add GO into zeros at the flat indices
+/// MaxPool reports. ONNX Runtime's Indices count over the whole tensor (batch and channel offsets included) and keep
+/// the first maximum of a window, which is exactly the subgradient PyTorch uses. The indices come from the forward node:
+/// when it does not output them yet, it is given its optional Indices output, so the forward pass computes them
+/// together with the pooled values. ONNX Runtime computes Indices in a scalar loop (~40 ms at [16,64,112,112], 3x3 s2)
+/// while a MaxPool without them runs on MLAS in ~6 ms, reorders included; a second MaxPool in the backward would pay
+/// both. Only a forward node with storage_order 1 (column-major indices) keeps its output and a second, row-major
+/// MaxPool runs here.
 /// </summary>
 internal sealed class MaxPoolGradient : IGradientRule
 {
