@@ -31,6 +31,11 @@ var lastBlockPrefixes = new Dictionary<string, string[]>
 {
     ["mobilenet_v2"] = ["features.17.", "features.18.", "classifier."],
     ["resnet18"] = ["layer4.", "fc."],
+    ["mobilenet_v3_large"] = ["features.15.", "features.16.", "classifier."],
+    ["efficientnet_b0"] = ["features.7.", "features.8.", "classifier."],
+    ["shufflenet_v2_x1_0"] = ["stage4.3.", "conv5.", "fc."],
+    ["densenet121"] = ["features.denseblock4.denselayer16.", "features.norm5.", "classifier."],
+    ["convnext_tiny"] = ["features.7.2.", "classifier."],
 };
 
 // Before anything else touches ONNX Runtime, as in the trainer: the sessions on all cores share one pool.
