@@ -34,10 +34,10 @@ internal static class MaxPoolPhases
         var minusInfinity = c.ScalarLike(double.NegativeInfinity, x);
         var zero = c.ScalarLike(0, x);
         long stride = g.Stride[0];
-        long[] odd = [g.Input[0] % stride, g.Input[1] % stride];
-        long[] half = [(g.Input[0] + stride - 1) / stride, (g.Input[1] + stride - 1) / stride];
-        var even = Shift(c, x, [0, 0], odd, minusInfinity);
-        var phases = stride == 1 ? [even] : StridePhases(c, even);
+        long[] added = [(stride - g.Input[0] % stride) % stride, (stride - g.Input[1] % stride) % stride]; // -inf rows/columns: the stride divides X
+        long[] phaseSize = [(g.Input[0] + stride - 1) / stride, (g.Input[1] + stride - 1) / stride];
+        var padded = Shift(c, x, [0, 0], added, minusInfinity);
+        var phases = stride == 1 ? [padded] : StridePhases(c, padded);
 
         var shares = phases.Select(_ => new List<Value>()).ToArray();
         var left = c.GO(0)!;
@@ -49,7 +49,7 @@ internal static class MaxPoolPhases
             int phase = (int)(stride * rowPhase + columnPhase);
             // Output position i reads phase position i + shift: -shift at the front, and the end trimmed or filled to the output's size.
             var tapValues = Shift(c, phases[phase], [-rowShift, -columnShift],
-                [g.Output[0] - half[0] + rowShift, g.Output[1] - half[1] + columnShift], minusInfinity);
+                [g.Output[0] - phaseSize[0] + rowShift, g.Output[1] - phaseSize[1] + columnShift], minusInfinity);
             Value share;
             if (tap == taps - 1) share = left;
             else
@@ -58,12 +58,12 @@ internal static class MaxPoolPhases
                 left = c.Sub(left, share);
             }
             shares[phase].Add(Shift(c, share, [rowShift, columnShift],
-                [half[0] - g.Output[0] - rowShift, half[1] - g.Output[1] - columnShift], zero));
+                [phaseSize[0] - g.Output[0] - rowShift, phaseSize[1] - g.Output[1] - columnShift], zero));
         }
 
         var sums = shares.Select((s, p) => s.Count > 0 ? c.Sum(s) : Zeros(c, phases[p])).ToList();
-        var placed = stride == 1 ? sums[0] : PlaceStridePhases(c, sums, half, c.Shape(even));
-        return Shift(c, placed, [0, 0], [-odd[0], -odd[1]], zero);
+        var placed = stride == 1 ? sums[0] : PlaceStridePhases(c, sums, phaseSize, c.Shape(padded));
+        return Shift(c, placed, [0, 0], [-added[0], -added[1]], zero);
     }
 
     /// <summary>X[a::2, b::2] for (a, b) = (0, 0), (0, 1), (1, 0), (1, 1).</summary>
@@ -74,12 +74,12 @@ internal static class MaxPoolPhases
     }
 
     /// <summary>The inverse of <see cref="StridePhases"/>: phase (a, b) back at rows a::2 and columns b::2.</summary>
-    private static Value PlaceStridePhases(GradientContext c, IReadOnlyList<Value> phases, long[] half, Value shape)
+    private static Value PlaceStridePhases(GradientContext c, IReadOnlyList<Value> phases, long[] phaseSize, Value shape)
     {
         var stacked = c.Op("Concat", [.. phases.Select(p => c.Unsqueeze(p, 2))], Attribute.Of("axis", 2L));
         var kernel = new float[16];
         for (int p = 0; p < 4; p++) kernel[5 * p] = 1; // phase p = 2a + b lands at (a, b) of its 2x2 block
-        var placed = c.Op("ConvTranspose", [c.Reshape(stacked, -1, 4, half[0], half[1]), c.Constant(Tensor.FromFloats([4, 1, 2, 2], kernel), "phase_placement")],
+        var placed = c.Op("ConvTranspose", [c.Reshape(stacked, -1, 4, phaseSize[0], phaseSize[1]), c.Constant(Tensor.FromFloats([4, 1, 2, 2], kernel), "phase_placement")],
             Attribute.Of("kernel_shape", [2L, 2L]), Attribute.Of("strides", [2L, 2L]));
         return c.Reshape(placed, shape);
     }
