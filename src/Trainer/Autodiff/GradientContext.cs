@@ -36,8 +36,11 @@ public sealed class GradientContext : GraphBuilder
     public Value? GO(int i) => i < _upstream.Count ? _upstream[i] : null;
 
     /// <summary>Upstream gradient of output i, materialized as zeros when absent (for multi-output ops).</summary>
-    public Value GOOrZeros(int i) => GO(i) ?? Op("ConstantOfShape", [Shape(O(i))],
-        Attribute.Of("value", ElementType(O(i)) == DataType.Double ? Tensor.FromDoubles([1], [0.0]) : Tensor.FromFloats([1], [0f])));
+    public Value GOOrZeros(int i) => GO(i) ?? Zeros(Shape(O(i)), ElementType(O(i)));
+
+    /// <summary>Zeros of a runtime shape, double for <paramref name="type"/> double, else float.</summary>
+    public Value Zeros(Value shape, DataType type) => Op("ConstantOfShape", [shape],
+        Attribute.Of("value", type == DataType.Double ? Tensor.FromDoubles([1], [0.0]) : Tensor.FromFloats([1], [0f])));
 
     /// <summary>Whether input i leads back to a trainable parameter; rules skip the work for other inputs.</summary>
     public bool NeedsGradient(int i) => Node.Input(i) is { } v && _needsGradient(v);

@@ -87,6 +87,8 @@ public class GraphBuilder(Graph graph, long opset, string prefix)
             ? [x, Ints(starts), Ints(ends), Ints(axes)]
             : [x, Ints(starts), Ints(ends), Ints(axes), Ints(steps)]);
 
-    /// <summary>Constant-mode Pad with per-axis begin and end amounts (opset 11+ input form).</summary>
-    public Value Pad(Value x, long[] begins, long[] ends) => Op("Pad", [x, Ints([.. begins, .. ends])]);
+    /// <summary>Constant-mode Pad with per-axis begin and end amounts (opset 11+ input form); new elements take
+    /// <paramref name="value"/> (a scalar), zero when absent.</summary>
+    public Value Pad(Value x, long[] begins, long[] ends, Value? value = null) =>
+        Op("Pad", value is null ? [x, Ints([.. begins, .. ends])] : [x, Ints([.. begins, .. ends]), value]);
 }

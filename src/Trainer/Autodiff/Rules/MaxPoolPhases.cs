@@ -32,7 +32,6 @@ internal static class MaxPoolPhases
         var x = c.I(0);
         var pooled = c.O(0);
         var minusInfinity = c.ScalarLike(double.NegativeInfinity, x);
-        var zero = c.ScalarLike(0, x);
         long stride = g.Stride[0];
         long[] added = [(stride - g.Input[0] % stride) % stride, (stride - g.Input[1] % stride) % stride]; // -inf rows/columns: the stride divides X
         long[] phaseSize = [(g.Input[0] + stride - 1) / stride, (g.Input[1] + stride - 1) / stride];
@@ -58,12 +57,12 @@ internal static class MaxPoolPhases
                 left = c.Sub(left, share);
             }
             shares[phase].Add(Shift(c, share, [rowShift, columnShift],
-                [phaseSize[0] - g.Output[0] - rowShift, phaseSize[1] - g.Output[1] - columnShift], zero));
+                [phaseSize[0] - g.Output[0] - rowShift, phaseSize[1] - g.Output[1] - columnShift]));
         }
 
-        var sums = shares.Select((s, p) => s.Count > 0 ? c.Sum(s) : Zeros(c, phases[p])).ToList();
+        var sums = shares.Select((s, p) => s.Count > 0 ? c.Sum(s) : c.Zeros(c.Shape(phases[p]), DataType.Float)).ToList();
         var placed = stride == 1 ? sums[0] : PlaceStridePhases(c, sums, phaseSize, c.Shape(padded));
-        return Shift(c, placed, [0, 0], [-added[0], -added[1]], zero);
+        return Shift(c, placed, [0, 0], [-added[0], -added[1]]);
     }
 
     /// <summary>X[a::2, b::2] for (a, b) = (0, 0), (0, 1), (1, 0), (1, 1).</summary>
@@ -91,10 +90,7 @@ internal static class MaxPoolPhases
         return (offset - shift * stride, shift);
     }
 
-    /// <summary>Pads (or crops, where negative) the two spatial axes; new positions take <paramref name="fill"/>.</summary>
-    private static Value Shift(GradientContext c, Value v, long[] begins, long[] ends, Value fill) =>
-        begins.Concat(ends).All(p => p == 0) ? v : c.Op("Pad", [v, c.Ints(0, 0, begins[0], begins[1], 0, 0, ends[0], ends[1]), fill]);
-
-    private static Value Zeros(GradientContext c, Value like) =>
-        c.Op("ConstantOfShape", [c.Shape(like)], Attribute.Of("value", Tensor.FromFloats([1], [0f])));
+    /// <summary>Pads (or crops, where negative) the two spatial axes; new positions take <paramref name="fill"/> (zero when absent).</summary>
+    private static Value Shift(GradientContext c, Value v, long[] begins, long[] ends, Value? fill = null) =>
+        begins.Concat(ends).All(p => p == 0) ? v : c.Pad(v, [0, 0, .. begins], [0, 0, .. ends], fill);
 }

@@ -15,11 +15,9 @@ internal sealed class BlockRearrangeRule(bool toDepth) : IShapeRule
         if (x.Count != 4) throw c.Error($"input must have rank 4 (got {x.Count})");
         long area = block * block;
         return toDepth
-            ? c.Outputs(new TensorType(type, [x[0], Scale(x[1], area), Divide(c, x[2], block), Divide(c, x[3], block)]))
-            : c.Outputs(new TensorType(type, [x[0], Divide(c, x[1], area), Scale(x[2], block), Scale(x[3], block)]));
+            ? c.Outputs(new TensorType(type, [x[0], DimMath.Product([x[1], area]), Divide(c, x[2], block), Divide(c, x[3], block)]))
+            : c.Outputs(new TensorType(type, [x[0], Divide(c, x[1], area), DimMath.Product([x[2], block]), DimMath.Product([x[3], block])]));
     }
-
-    private static Dim Scale(Dim d, long factor) => d.Value is { } v ? Dim.Known(v * factor) : Dim.Unknown;
 
     private static Dim Divide(ShapeContext c, Dim d, long divisor) => d.Value switch
     {
