@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One-time machine setup for development and CI (Debian, root or sudo): the packages the tests and the
-# shipped demo use, then the test fixtures that are generated rather than committed.
+# One-time machine setup for development and CI (Debian): the packages the tests and the shipped demo use,
+# then the test fixtures that are generated rather than committed. Installing packages needs root: run it as
+# root (containers have no sudo), or as a user with sudo, which it then uses for apt-get only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,17 @@ packages=(
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      echo "scripts/setup.sh: installing ${missing[*]} needs root; run it as root (sudo is not installed)" >&2
+      exit 1
+    fi
+    echo "scripts/setup.sh: not root; installing ${missing[*]} with sudo" >&2
+    as_root=(sudo)
+  fi
+  "${as_root[@]}" apt-get update -q
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
 if [ -x tests/fixtures/generate.sh ]; then tests/fixtures/generate.sh; fi
