@@ -8,13 +8,16 @@ public sealed record BackboneCut(string? TensorName = null, int? CutPointIndex =
 {
     public static readonly BackboneCut Head = new();
 
-    /// <summary>Cuts the graph (shapes must be inferred) and returns the features tensor the new head reads.</summary>
-    public Value Apply(Graph graph)
+    /// <summary>
+    /// Cuts the graph (shapes must be inferred) and returns the features tensor the new head reads, with a note for
+    /// the user when the cut is not what the recipe's words suggest (a backbone with no classifier kept whole).
+    /// </summary>
+    public (Value Features, string? Note) Apply(Graph graph)
     {
         if (TensorName is not null)
         {
             GraphCut.At(graph, TensorName);
-            return graph.Outputs[0];
+            return (graph.Outputs[0], null);
         }
         if (CutPointIndex is int index)
         {
@@ -22,9 +25,11 @@ public sealed record BackboneCut(string? TensorName = null, int? CutPointIndex =
             if (index < 0 || index >= points.Count)
                 throw new GraphException($"cut point {index} does not exist; the backbone has {points.Count} (0..{points.Count - 1}, see 'onnx-trainer inspect')");
             GraphCut.At(graph, points[index].Value);
-            return points[index].Value;
+            return (points[index].Value, null);
         }
-        return GraphCut.RemoveHead(graph);
+        if (GraphCut.RemoveHead(graph) is not null) return (graph.Outputs[0], null);
+        var features = graph.Outputs[0];
+        return (features, $"the backbone has no classifier and ends in features '{features.Name}' {features.Type}: cut: head keeps the whole graph");
     }
 
     public override string ToString() => TensorName ?? (CutPointIndex is int i ? $"cut point {i}" : "head");

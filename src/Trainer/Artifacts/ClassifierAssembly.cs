@@ -1,15 +1,22 @@
 using OnnxTrainer.Ir;
 using OnnxTrainer.Ir.Shapes;
+using OnnxTrainer.Ir.Surgery;
 using OnnxTrainer.Onnx;
 
 namespace OnnxTrainer.Artifacts;
 
-/// <summary>The forward classifier of a run: the cut backbone with a new head, and which parameters are the head's.</summary>
-public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadParameters, string FeaturesTensor)
+/// <summary>
+/// The forward classifier of a run: the cut backbone with a new head, and which parameters are the head's.
+/// <see cref="Notes"/> are one-line remarks for the user about what was done to the backbone file.
+/// </summary>
+public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadParameters, string FeaturesTensor, IReadOnlyList<string> Notes)
 {
     public const string BatchSymbol = "N";
 
-    /// <summary>Copies the backbone, gives its input a symbolic batch, cuts it and appends a seeded new head.</summary>
+    /// <summary>
+    /// Copies the backbone, unties the initializers its exporter merged, gives its input a symbolic batch, cuts it
+    /// and appends a seeded new head.
+    /// </summary>
     public static ClassifierAssembly Build(Model backbone, BackboneCut cut, int classes, IReadOnlyList<int> hidden, int seed,
         HeadPooling pooling = HeadPooling.Average, double dropout = 0)
     {
@@ -18,18 +25,25 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
         if (graph.Inputs.Count != 1)
             throw new GraphException($"a backbone has one image input; this one has {graph.Inputs.Count} ({string.Join(", ", graph.Inputs.Select(i => i.Name))})");
         var input = graph.Inputs[0];
-        if (input.Type?.Shape is not { Count: 4 } shape)
+        if (input.Type?.Shape is not { Count: 4 })
             throw new GraphException($"the backbone input '{input.Name}' must be an image batch [N, C, H, W] (got {input.Type})");
-        input.Type = input.Type with { Shape = [Dim.Named(BatchSymbol), .. shape.Skip(1)] };
-        // Declared intermediate shapes may carry the exporter's fixed batch; inference recomputes them.
-        foreach (var value in graph.Values.Where(v => v.Producer is not null)) value.Type = null;
+        TiedInitializers.Untie(graph);
+        var (fixedBatch, rewritten) = SymbolicBatch.Apply(graph, model.OpsetVersion, input, BatchSymbol);
 
         ShapeFolding.Run(graph, model.OpsetVersion);
         ShapeInference.Run(graph, model.OpsetVersion);
-        var features = cut.Apply(graph);
+        var (features, note) = cut.Apply(graph);
+        var notes = new List<string>();
+        if (note is not null) notes.Add(note);
+        if (fixedBatch is not null)
+        {
+            SymbolicBatch.Verify(graph, BatchSymbol);
+            notes.Add($"the backbone fixes its batch at {fixedBatch}; it is made symbolic" +
+                (rewritten.Count > 0 ? $" ({rewritten.Count} Reshape target(s) that held it now copy it)" : ""));
+        }
         var head = ClassifierHeadBuilder.Append(graph, model.OpsetVersion, features, classes, hidden, seed, pooling, dropout);
         ShapeInference.Run(graph, model.OpsetVersion);
         model.ProducerName = "onnx-trainer";
-        return new ClassifierAssembly(model, head, features.Name);
+        return new ClassifierAssembly(model, head, features.Name, notes);
     }
 }

@@ -29,8 +29,7 @@ public sealed class GradientContext : GraphBuilder
     public Value O(int i) => Node.Output(i);
 
     /// <summary>The data of an initializer or of a Constant node's output (exporters emit both); null when computed in the graph.</summary>
-    public static Tensor? ConstantData(Value v) =>
-        v.Initializer ?? (v.Producer is { OpType: "Constant", Domain: "" } p ? Ir.Shapes.ConstantRule.ValueOf(p) : null);
+    public static Tensor? ConstantData(Value v) => Ir.Shapes.ConstantRule.DataOf(v);
 
     /// <summary>Upstream gradient of output i, or null when nothing downstream depends on it.</summary>
     public Value? GO(int i) => i < _upstream.Count ? _upstream[i] : null;

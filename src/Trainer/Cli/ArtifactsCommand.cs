@@ -26,6 +26,7 @@ public static class ArtifactsCommand
     {
         var recipe = RecipeLoader.Load(recipePath, overrides);
         var setup = RunSetup.Prepare(recipe);
+        foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {note}");
         string directory = output ?? Path.Combine("artifacts", recipe.Name);
         Directory.CreateDirectory(directory);
         var parameters = setup.InitialParameters();

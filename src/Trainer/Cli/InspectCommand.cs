@@ -27,6 +27,8 @@ public static class InspectCommand
         var model = ModelReader.Load(path);
         var graph = model.Graph;
         FixInputShape(graph, inputSize);
+        // Parameters are counted as the model means them, not as the exporter stored them (one tensor for equal ones).
+        TiedInitializers.Untie(graph);
         ShapeFolding.Run(graph, model.OpsetVersion);
         ShapeInference.Run(graph, model.OpsetVersion);
         var report = Report(model);
@@ -108,7 +110,7 @@ public static class InspectCommand
 
         if (report["head"] is JsonObject head)
             console.MarkupLineInterpolated($"classifier head: [bold]{string.Join(", ", head["nodes"]!.AsArray())}[/] reading {head["features"]!["name"]} {head["features"]!["type"]}, {head["classes"]} classes");
-        else console.MarkupLine("classifier head: [yellow]none found[/] (the model does not end in a linear layer)");
+        else console.MarkupLine("classifier head: [yellow]none found[/] (the model ends in neither a linear layer nor a convolution with global pooling; where it ends in features, cut: head keeps the whole graph)");
 
         var cuts = new Table().AddColumns("cut", "tensor", "after node", "shape");
         foreach (var cut in report["cut_points"]!.AsArray())

@@ -33,6 +33,7 @@ public static class TrainCommand
     {
         var recipe = RecipeLoader.Load(recipePath, overrides);
         var setup = RunSetup.Prepare(recipe);
+        foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {note}");
         string runDirectory = output ?? Path.Combine("artifacts", recipe.Name);
         using var stop = new StopSignal();
         var summary = TrainingRun.Execute(setup, new TrainingRunOptions(runDirectory, resume, execution), stop);

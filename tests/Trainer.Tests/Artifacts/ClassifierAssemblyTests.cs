@@ -2,6 +2,7 @@ using OnnxTrainer.Artifacts;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Tests.Fixtures;
+using Attribute = OnnxTrainer.Ir.Attribute;
 using Xunit;
 
 namespace OnnxTrainer.Tests.Artifacts;
@@ -18,6 +19,8 @@ public class ClassifierAssemblyTests
     [Theory]
     [InlineData("resnet_small")]
     [InlineData("mobilenet_v2_small")]
+    [InlineData("squeezenet1_1_small")] // a convolutional classifier: Conv 1x1 -> Relu -> GlobalAveragePool -> Flatten
+    [InlineData("resnet_small_folded")]
     public void Build_HeadCut_BackboneFeaturesUnchangedAndLogitsHaveNewClasses(string name)
     {
         var backbone = ModelReader.Load(GeneratedFixtures.ModelPath(name));
@@ -37,6 +40,59 @@ public class ClassifierAssemblyTests
         var actual = cutRunner.Run(feeds);
         Assert.Equal(expected.Data, actual[1].Data);
         Assert.Equal([2L, 5L], actual[0].Shape);
+        Assert.Empty(assembly.Notes);
+        // The old classifier is gone: the only layer that scores classes is the new head.
+        Assert.DoesNotContain(assembly.Model.Graph.Initializers, v => v.Name.StartsWith("fc.", StringComparison.Ordinal) || v.Name.StartsWith("classifier.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Build_HeadlessExportWithBatchFixedAt1_KeepsWholeGraphAndRunsAnyBatch()
+    {
+        var backbone = ModelReader.Load(GeneratedFixtures.ModelPath(GeneratedFixtures.FeaturesBatch1));
+        var assembly = ClassifierAssembly.Build(backbone, BackboneCut.Head, classes: 3, hidden: [], seed: 1);
+
+        Assert.Equal("features", assembly.FeaturesTensor);
+        Assert.Equal(2, assembly.Notes.Count);
+        Assert.Contains("no classifier and ends in features 'features'", assembly.Notes[0]);
+        Assert.Contains("batch at 1", assembly.Notes[1]);
+        Assert.Equal(backbone.Graph.Nodes.Count(n => n.OpType == "Conv"), assembly.Model.Graph.Nodes.Count(n => n.OpType == "Conv"));
+        // Three images at once give each image's features from the file as exported (batch 1).
+        var cut = ModelReader.Load(ModelWriter.ToBytes(assembly.Model));
+        cut.Graph.Outputs.Add(cut.Graph["features"]);
+        using var runner = new OrtRunner(cut);
+        var images = RandomImages(3, 5);
+        var together = runner.Run(images);
+        Assert.Equal([3L, 3L], together[0].Shape);
+        Assert.Equal([3L, 64L], together[1].Shape);
+        using var original = new OrtRunner(backbone);
+        var (_, _, pixels) = images["input"];
+        int plane = pixels.Length / 3;
+        for (int i = 0; i < 3; i++)
+        {
+            var one = original.Run(new Dictionary<string, (DataType, long[], double[])> { ["input"] = (DataType.Float, [1, 3, 64, 64], pixels[(i * plane)..((i + 1) * plane)]) })[0].Data;
+            for (int j = 0; j < one.Length; j++)
+                Assert.True(Math.Abs(one[j] - together[1].Data[i * 64 + j]) <= 1e-5 * Math.Max(1, Math.Abs(one[j])), $"image {i} feature {j}: {together[1].Data[i * 64 + j]} vs {one[j]}");
+        }
+    }
+
+    [Fact]
+    public void Build_BatchFoldedIntoAReshape_ErrorNamesTheNode()
+    {
+        // input [1, 3, 8, 8] -> Conv -> Reshape to [4, 64] (the batch of 1 merged away) -> Reshape to [1, 4, 8, 8] -> pool -> Gemm.
+        var model = new Model();
+        var graph = model.Graph;
+        var b = new GraphBuilder(graph, 17, "net");
+        var x = graph.AddInput("input", TensorType.Of(DataType.Float, 1, 3, 8, 8));
+        var conv = b.Op("Conv", [x, graph.AddInitializer("conv.weight", Tensor.FromFloats([4, 3, 1, 1], new float[12]))]);
+        var folded = graph.AddNode("Reshape", [conv, b.Ints(4, 64)], ["folded"], name: "fold_batch").Output();
+        var map = b.Reshape(folded, 1, 4, 8, 8);
+        var flat = b.Op("Flatten", [b.Op("GlobalAveragePool", [map])]);
+        graph.Outputs.Add(b.Op("Gemm", [flat, graph.AddInitializer("fc.weight", Tensor.FromFloats([2, 4], new float[8])), graph.AddInitializer("fc.bias", Tensor.FromFloats([2], new float[2]))], Attribute.Of("transB", 1L)));
+
+        var error = Assert.Throws<GraphException>(() => ClassifierAssembly.Build(model, BackboneCut.Head, classes: 3, hidden: [], seed: 1));
+
+        Assert.Contains("'fold_batch' (Reshape) fixes the batch at 4", error.Message);
+        Assert.Contains("cannot be made symbolic", error.Message);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public class WholeModelGradientTests
     [MemberData(nameof(Models))]
     public void TrainingGraph_AllParametersTrainable_MatchesTorchFloat64(string name)
     {
-        var forward = ModelReader.Load(GeneratedFixtures.ModelPath(name));
+        var forward = GeneratedFixtures.Load(name);
         var reference = SafeTensors.Read(GeneratedFixtures.ReferencePath(name)).Tensors;
         var parameters = Parameters.Of(forward.Graph).ToList();
         var training = TrainingGraph.BuildTraining(forward, [.. parameters.Select(p => p.Name)], new LossOptions());

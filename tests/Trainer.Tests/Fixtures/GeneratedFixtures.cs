@@ -1,4 +1,7 @@
 using System.Text.Json;
+using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Surgery;
+using OnnxTrainer.Onnx;
 
 namespace OnnxTrainer.Tests.Fixtures;
 
@@ -13,7 +16,12 @@ public static class GeneratedFixtures
     [
         "resnet_small", "mobilenet_v2_small", "mobilenet_v3_small", "efficientnet_b0_small",
         "squeezenet1_1_small", "shufflenet_v2_x0_5_small", "densenet_small", "convnext_small",
+        // torch.onnx.export's default (BatchNorm folded into Conv), and a fresh model whose equal initializers the exporter tied.
+        "resnet_small_folded", "resnet_small_tied",
     ];
+
+    /// <summary>SmallResNet with no classifier, batch fixed at 1 (a Reshape to [1, -1] at the end), BatchNorm folded; output "features".</summary>
+    public const string FeaturesBatch1 = "resnet_small_features_b1";
 
     /// <summary>Every generated model: the full-size ResNet-18 (1000 classes, 224x224) and the small ones.</summary>
     public static readonly IReadOnlyList<string> AllModels = ["resnet18", .. SmallModels];
@@ -24,6 +32,14 @@ public static class GeneratedFixtures
     public static string Directory => Folder.Value;
 
     public static string ModelPath(string name) => Require(name + ".onnx");
+
+    /// <summary>The model as the trainer reads it: with the initializers the exporter merged untied.</summary>
+    public static Model Load(string name)
+    {
+        var model = ModelReader.Load(ModelPath(name));
+        TiedInitializers.Untie(model.Graph);
+        return model;
+    }
 
     public static string ReferencePath(string name) => Require(name + ".ref.safetensors");
 

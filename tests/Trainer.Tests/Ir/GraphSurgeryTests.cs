@@ -62,9 +62,9 @@ public class GraphSurgeryTests
     public void RemoveHead_DropsLinearAndItsWeights()
     {
         var (graph, named) = SmallResNet();
-        var features = GraphCut.RemoveHead(graph);
-        Assert.Same(named["flat"], features);
-        Assert.Equal([features], graph.Outputs);
+        var head = GraphCut.RemoveHead(graph);
+        Assert.Same(named["flat"], head?.Features);
+        Assert.Equal([named["flat"]], graph.Outputs);
         Assert.DoesNotContain(graph.Nodes, n => n.OpType == "Gemm");
         Assert.False(graph.Contains("fc.weight"));
     }
@@ -86,5 +86,82 @@ public class GraphSurgeryTests
         var error = Assert.Throws<GraphException>(() => GraphCut.At(graph, "nope"));
         Assert.Contains("nope", error.Message);
         Assert.Contains("cut points", error.Message);
+    }
+
+    /// <summary>SqueezeNet's classifier on a 4-channel 8x8 map: Dropout -> Conv 1x1 (10 classes) -> [Relu] -> pooling -> flattening [-> Softmax].</summary>
+    private static (Graph Graph, Value Features) ConvClassifier(string pool, string flatten, bool relu = true, bool softmax = false)
+    {
+        var graph = new Graph();
+        var b = new GraphBuilder(graph, 17, "net");
+        var x = graph.AddInput("input", new TensorType(DataType.Float, [Dim.Named("N"), 3, 8, 8]));
+        Value Weight(string name, params long[] dims) => graph.AddInitializer(name, Tensor.FromFloats(dims, new float[Tensor.ElementCount(dims)]));
+        var features = b.Op("Relu", [b.Op("Conv", [x, Weight("stem.weight", 4, 3, 3, 3)], Attribute.Of("pads", new long[] { 1, 1, 1, 1 }))]);
+        var scores = b.Op("Conv", [b.Op("Dropout", [features]), Weight("classifier.weight", 10, 4, 1, 1), Weight("classifier.bias", 10)]);
+        if (relu) scores = b.Op("Relu", [scores]);
+        var pooled = pool == "AveragePool" ? b.Op(pool, [scores], Attribute.Of("kernel_shape", new long[] { 8, 8 })) : b.Op(pool, [scores]);
+        var logits = flatten == "Squeeze" ? b.Squeeze(pooled, 2, 3) : b.Op("Flatten", [pooled]);
+        if (softmax) logits = b.Op("Softmax", [logits]);
+        graph.Outputs.Add(logits);
+        OnnxTrainer.Ir.Shapes.ShapeInference.Run(graph, 17);
+        return (graph, features);
+    }
+
+    [Theory]
+    [InlineData("GlobalAveragePool", "Flatten", true, false)]
+    [InlineData("AveragePool", "Squeeze", false, true)]
+    public void RemoveHead_ConvolutionalClassifier_CutsAtTheFeaturesItReads(string pool, string flatten, bool relu, bool softmax)
+    {
+        var (graph, features) = ConvClassifier(pool, flatten, relu, softmax);
+
+        var head = GraphCut.RemoveHead(graph);
+
+        Assert.NotNull(head);
+        Assert.Equal(10, head.Classes);
+        Assert.Same(features, head.Features);
+        Assert.Equal("Dropout", head.Nodes[0].OpType);
+        Assert.Equal([features], graph.Outputs);
+        Assert.False(graph.Contains("classifier.weight"));
+        Assert.DoesNotContain(graph.Nodes, n => n.OpType is "Dropout" or "GlobalAveragePool" or "AveragePool");
+    }
+
+    [Fact]
+    public void ClassifierHead_ConvolutionWithoutGlobalPooling_NotAClassifier()
+    {
+        var (graph, _) = ConvClassifier("AveragePool", "Flatten");
+        var pool = graph.Nodes.Single(n => n.OpType == "AveragePool");
+        pool.Attributes["kernel_shape"] = Attribute.Of("kernel_shape", new long[] { 2, 2 });
+        foreach (var v in graph.Values.Where(v => v.Producer is not null)) v.Type = null;
+        OnnxTrainer.Ir.Shapes.ShapeInference.Run(graph, 17);
+
+        Assert.Null(ClassifierHead.Find(graph));
+    }
+
+    [Fact]
+    public void RemoveHead_GraphEndingInPooledFeatures_KeptWhole()
+    {
+        var (graph, named) = SmallResNet();
+        GraphCut.At(graph, named["pooled"]);
+        int nodes = graph.Nodes.Count;
+
+        var head = GraphCut.RemoveHead(graph);
+
+        Assert.Null(head);
+        Assert.Equal(nodes, graph.Nodes.Count);
+        Assert.Equal([named["pooled"]], graph.Outputs);
+    }
+
+    [Fact]
+    public void RemoveHead_GraphEndingInNeitherClassifierNorFeatures_ErrorSaysWhatIsNeeded()
+    {
+        var (graph, named) = SmallResNet();
+        var b = new GraphBuilder(graph, 17, "tail");
+        var rank3 = b.Squeeze(named["pooled"], 3);
+        rank3.Type = new TensorType(DataType.Float, [Dim.Named("N"), 4, 1]);
+        graph.Outputs.Clear();
+        graph.Outputs.Add(rank3);
+
+        var error = Assert.Throws<GraphException>(() => GraphCut.RemoveHead(graph));
+
+        Assert.Contains("neither a classifier", error.Message);
     }
 }

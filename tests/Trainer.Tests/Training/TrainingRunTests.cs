@@ -111,6 +111,23 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public void FineTune_HeadlessBatch1ExportWithFoldedBatchNorm_EveryLayerLearns()
+    {
+        // torch.onnx.export's defaults on a model with no classifier and the batch fixed at 1: each BatchNorm folded
+        // into its Conv's weights and bias, a Reshape to [1, -1] at the end. cut: head keeps it whole.
+        string backbone = GeneratedFixtures.ModelPath(GeneratedFixtures.FeaturesBatch1);
+        var setup = Small(Recipe("strategy: fine-tune", $"backbone.path={backbone}", "epochs=3"));
+        var summary = Train(setup, "folded");
+
+        Assert.True(summary.Epochs[^1].TrainLoss < summary.Epochs[0].TrainLoss, "training loss must fall: " + string.Join(", ", summary.Epochs.Select(e => $"{e.TrainLoss:F3}")));
+        var initial = setup.InitialParameters();
+        var convolutions = setup.Assembly.Model.Graph.Nodes.Where(n => n.OpType == "Conv").SelectMany(n => new[] { n.Input(1)!.Name, n.Input(2)!.Name }).ToList();
+        Assert.Equal(40, convolutions.Count);
+        foreach (var name in convolutions)
+            Assert.False(initial[name].Data.Span.SequenceEqual(summary.Parameters[name].Data.Span), $"'{name}' did not train");
+    }
+
+    [Fact]
     public void CachedPrefix_SameParametersAsUncached()
     {
         var cached = Train(Small(Recipe("strategy: feature-extraction")), "cached");

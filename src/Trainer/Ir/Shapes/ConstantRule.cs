@@ -33,4 +33,8 @@ internal sealed class ConstantRule : IShapeRule
         }
         return null;
     }
+
+    /// <summary>The data of an initializer or of a Constant node's output (exporters emit both); null when computed in the graph.</summary>
+    public static Tensor? DataOf(Value v) =>
+        v.Initializer ?? (v.Producer is { OpType: "Constant", Domain: "" } p ? ValueOf(p) : null);
 }

@@ -20,12 +20,21 @@ public static class GraphCut
         At(graph, value);
     }
 
-    /// <summary>Drops the detected classifier head and returns the features tensor it read; an error when no head is found.</summary>
-    public static Value RemoveHead(Graph graph)
+    /// <summary>
+    /// Drops the detected classifier head and returns it; the graph's output is then the features it read. A graph
+    /// with no classifier that already ends in features (pooled [N, C, 1, 1] or [N, C], or a feature map) is kept
+    /// whole and null is returned. Anything else is an error.
+    /// </summary>
+    public static ClassifierHead? RemoveHead(Graph graph)
     {
-        var head = ClassifierHead.Find(graph)
-            ?? throw new GraphException($"graph '{graph.Name}' does not end in a linear classifier (Gemm or MatMul+Add); name a tensor to cut at instead");
-        At(graph, head.Features);
-        return head.Features;
+        if (ClassifierHead.Find(graph) is { } head)
+        {
+            At(graph, head.Features);
+            return head;
+        }
+        if (graph.Outputs is [{ Type: { Rank: 2 or 4 } type }] && type.ElementType.IsFloatingPoint())
+            return null;
+        throw new GraphException($"graph '{graph.Name}' ends in neither a classifier (Gemm, MatMul+Add, or Conv + global average pooling) " +
+            "nor features ([N, C] or [N, C, H, W]); name a tensor to cut at instead");
     }
 }
