@@ -218,12 +218,12 @@ public sealed class ImageClassifier : IDisposable
         }
 
         var (inputName, input) = session.InputMetadata.First();
-        int[] expected = [spec.ChannelCount, spec.InputHeight, spec.InputWidth];
+        var expected = spec.TensorShape(0).Skip(1);
         if (input.ElementType != typeof(float) || input.Dimensions.Length != 4
             || input.Dimensions.Skip(1).Zip(expected).Any(d => d.First > 0 && d.First != d.Second))
         {
             throw new ArgumentException(
-                $"{modelPath}: input '{inputName}' is {Describe(input)}; the preprocessing makes float [N, {string.Join(", ", expected)}].");
+                $"{modelPath}: input '{inputName}' is {Describe(input)}; the preprocessing makes float {spec.DescribeShape()}.");
         }
 
         var outputName = session.OutputNames.Contains(ProbabilitiesOutput) ? ProbabilitiesOutput : session.OutputNames[0];
@@ -261,7 +261,7 @@ public sealed class ImageClassifier : IDisposable
                 Fill(buffer, start, batch, tensorLength, fill);
                 buffer.AsSpan(batch * tensorLength, length - batch * tensorLength).Clear();
                 using var input = OrtValue.CreateTensorValueFromMemory(
-                    OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, length), [runBatch, Preprocessing.ChannelCount, Preprocessing.InputHeight, Preprocessing.InputWidth]);
+                    OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, length), Preprocessing.TensorShape(runBatch));
                 using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
                 var scores = outputs[0].GetTensorDataAsSpan<float>();
                 var classes = Labels.Count;

@@ -8,6 +8,7 @@ namespace OnnxTrainer.Inference.Preprocessing;
 /// Decodes JPEG, PNG, BMP, GIF (first frame) and WebP with SkiaSharp into <see cref="PixelImage"/>s:
 /// EXIF orientation applied, palette/grayscale/alpha converted to the requested channels the way PIL's
 /// <c>convert</c> does (alpha dropped, not composited), embedded color profiles ignored (as PIL does).
+/// A BGR model's images decode to RGB (<see cref="PixelImage.StoredAs"/>).
 /// Oversized images are refused from the header, before any pixel memory is allocated.
 /// </summary>
 public static class ImageDecoder
@@ -111,6 +112,7 @@ public static class ImageDecoder
 
     private static PixelImage DecodePixels(SKCodec codec, ChannelFormat channels, long maxPixels)
     {
+        channels = PixelImage.StoredAs(channels);
         var (width, height) = CheckSize(codec, maxPixels);
 
         // Unpremultiplied RGBA without a color space: raw stored values, as PIL gives them.

@@ -6,13 +6,15 @@ namespace OnnxTrainer.Inference.Preprocessing;
 /// Turns images into model input following a <see cref="PreprocessingSpec"/>; the same code runs in
 /// the trainer (evaluation and non-random training transforms) and when serving. Numerically it
 /// reproduces torchvision's <c>Resize(resize)</c> + <c>CenterCrop</c> + <c>ToTensor</c> +
-/// <c>Normalize</c> on PIL images. Thread-safe.
+/// <c>Normalize</c> on PIL images, and Caffe's BGR 0..255 convention or an NHWC tensor where the spec
+/// says so. Thread-safe.
 /// </summary>
 public sealed class ImagePreprocessor
 {
     private readonly float[][] _lookup;
     private readonly float[] _mean;
     private readonly float[] _std;
+    private readonly float _range;
 
     /// <summary>Creates a preprocessor for <paramref name="spec"/>.</summary>
     /// <exception cref="ArgumentException">The spec is invalid.</exception>
@@ -23,16 +25,17 @@ public sealed class ImagePreprocessor
         Spec = spec;
         _mean = [.. spec.Mean];
         _std = [.. spec.Std];
+        _range = spec.Range;
 
-        // 256 entries per channel, computed with the same float arithmetic as NormalizeInPlace,
-        // so the table path and the augmented float path agree exactly.
+        // 256 entries per tensor channel, computed with the same float arithmetic as the float-plane
+        // Normalize, so the table path and the augmented path agree exactly ((v / 255f) * 255f == v).
         _lookup = new float[spec.ChannelCount][];
         for (var c = 0; c < spec.ChannelCount; c++)
         {
             _lookup[c] = new float[256];
             for (var v = 0; v < 256; v++)
             {
-                _lookup[c][v] = ((v / 255f) - _mean[c]) / _std[c];
+                _lookup[c][v] = Scale(v / 255f, c);
             }
         }
     }
@@ -42,7 +45,7 @@ public sealed class ImagePreprocessor
 
     /// <summary>
     /// Resizes the shorter side to <see cref="PreprocessingSpec.Resize"/>, center-crops, normalizes and
-    /// writes C*H*W floats (one plane per channel) to <paramref name="destination"/>.
+    /// writes C*H*W floats in the spec's channel order and layout to <paramref name="destination"/>.
     /// The image is converted to the spec's channels first if needed.
     /// </summary>
     public void Preprocess(PixelImage image, Span<float> destination) =>
@@ -62,7 +65,8 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>
-    /// Writes an image of exactly the input size as normalized planes: (value / 255 - mean) / std.
+    /// Writes an image of exactly the input size as the model's tensor: (value / 255 * range - mean) / std
+    /// per tensor channel, in the spec's channel order and layout.
     /// </summary>
     /// <exception cref="ArgumentException">Wrong size, or destination shorter than <see cref="PreprocessingSpec.TensorLength"/>.</exception>
     public void Normalize(PixelImage image, Span<float> destination)
@@ -73,32 +77,36 @@ public sealed class ImagePreprocessor
         var channels = image.Channels;
         var plane = image.Width * image.Height;
         var pixels = image.Pixels;
+        var (channelStride, pixelStride) = Strides(plane);
         for (var c = 0; c < channels; c++)
         {
             var lookup = _lookup[c];
-            var output = destination.Slice(c * plane, plane);
+            var source = SourceChannel(c);
+            var output = destination[(c * channelStride)..];
             for (var i = 0; i < plane; i++)
             {
-                output[i] = lookup[pixels[i * channels + c]];
+                output[i * pixelStride] = lookup[pixels[i * channels + source]];
             }
         }
     }
 
     /// <summary>
-    /// Normalizes C*H*W planes of values already on the 0..1 scale in place, (value - mean) / std:
-    /// for augmentations such as color jitter that work on floats.
+    /// Writes the model's tensor from C*H*W planes of values on the 0..1 scale in the image's channel order
+    /// (RGB or L): for augmentations such as color jitter that work on floats.
     /// </summary>
-    public void NormalizeInPlace(Span<float> planes)
+    /// <exception cref="ArgumentException">A span is shorter than <see cref="PreprocessingSpec.TensorLength"/>.</exception>
+    public void Normalize(ReadOnlySpan<float> unitPlanes, Span<float> destination)
     {
-        CheckInput(Spec.InputWidth, Spec.InputHeight, planes.Length);
+        CheckInput(Spec.InputWidth, Spec.InputHeight, Math.Min(unitPlanes.Length, destination.Length));
         var plane = Spec.InputWidth * Spec.InputHeight;
+        var (channelStride, pixelStride) = Strides(plane);
         for (var c = 0; c < Spec.ChannelCount; c++)
         {
-            var values = planes.Slice(c * plane, plane);
-            float mean = _mean[c], std = _std[c];
-            for (var i = 0; i < values.Length; i++)
+            var values = unitPlanes.Slice(SourceChannel(c) * plane, plane);
+            var output = destination[(c * channelStride)..];
+            for (var i = 0; i < plane; i++)
             {
-                values[i] = (values[i] - mean) / std;
+                output[i * pixelStride] = Scale(values[i], c);
             }
         }
     }
@@ -116,6 +124,16 @@ public sealed class ImagePreprocessor
 
         return ((int)((double)shorter * width / height), shorter);
     }
+
+    /// <summary>A 0..1 value of tensor channel <paramref name="c"/> on the model's scale, normalized.</summary>
+    private float Scale(float unit, int c) => ((unit * _range) - _mean[c]) / _std[c];
+
+    /// <summary>The image channel (RGB order) that tensor channel <paramref name="c"/> reads.</summary>
+    private int SourceChannel(int c) => Spec.Channels == ChannelFormat.Bgr ? 2 - c : c;
+
+    /// <summary>Where channel c of pixel i goes: c * channel stride + i * pixel stride.</summary>
+    private (int Channel, int Pixel) Strides(int plane) =>
+        Spec.Layout == TensorLayout.Nhwc ? (1, Spec.ChannelCount) : (plane, 1);
 
     private void CheckInput(int width, int height, int length)
     {

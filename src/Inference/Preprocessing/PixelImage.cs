@@ -2,17 +2,23 @@ namespace OnnxTrainer.Inference.Preprocessing;
 
 /// <summary>
 /// An 8-bit image in memory: rows top to bottom, pixels left to right, channels interleaved
-/// (RGB or L), no row padding. The image owns <see cref="Pixels"/>; operations return new images.
+/// (RGB or L; a BGR model's images are held as RGB and reordered when the tensor is written), no row
+/// padding. The image owns <see cref="Pixels"/>; operations return new images.
 /// </summary>
 public sealed class PixelImage
 {
     /// <summary>Wraps <paramref name="pixels"/> (not copied) as a <paramref name="width"/> x <paramref name="height"/> image.</summary>
-    /// <exception cref="ArgumentException">The buffer length is not width * height * channels.</exception>
+    /// <exception cref="ArgumentException">The buffer length is not width * height * channels, or the format is BGR.</exception>
     public PixelImage(int width, int height, ChannelFormat format, byte[] pixels)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         ArgumentNullException.ThrowIfNull(pixels);
+        if (format == ChannelFormat.Bgr)
+        {
+            throw new ArgumentException("Images hold RGB or L pixels; BGR is applied when the tensor is written.", nameof(format));
+        }
+
         if (pixels.LongLength != (long)width * height * ChannelCount(format))
         {
             throw new ArgumentException(
@@ -42,14 +48,19 @@ public sealed class PixelImage
     public byte[] Pixels { get; }
 
     /// <summary>Number of channels of <paramref name="format"/>.</summary>
-    public static int ChannelCount(ChannelFormat format) => format == ChannelFormat.Rgb ? 3 : 1;
+    public static int ChannelCount(ChannelFormat format) => format == ChannelFormat.L ? 1 : 3;
+
+    /// <summary>How images for a model that reads <paramref name="channels"/> are held: L as L, RGB and BGR as RGB.</summary>
+    public static ChannelFormat StoredAs(ChannelFormat channels) => channels == ChannelFormat.L ? ChannelFormat.L : ChannelFormat.Rgb;
 
     /// <summary>
-    /// This image in <paramref name="format"/>: L is replicated to RGB, RGB is reduced to L with PIL's
-    /// fixed-point ITU-R 601-2 weights. Returns this instance when the format already matches.
+    /// This image as held for a model that reads <paramref name="format"/> (<see cref="StoredAs"/>): L is
+    /// replicated to RGB, RGB is reduced to L with PIL's fixed-point ITU-R 601-2 weights. Returns this
+    /// instance when the format already matches.
     /// </summary>
     public PixelImage ConvertTo(ChannelFormat format)
     {
+        format = StoredAs(format);
         if (format == Format)
         {
             return this;

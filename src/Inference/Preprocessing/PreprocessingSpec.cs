@@ -5,8 +5,9 @@ namespace OnnxTrainer.Inference.Preprocessing;
 
 /// <summary>
 /// How an image becomes the model's input tensor: resize the shorter side to <see cref="Resize"/>
-/// (antialiased bilinear), center-crop <see cref="InputHeight"/> x <see cref="InputWidth"/>, scale
-/// to 0..1, subtract <see cref="Mean"/>, divide by <see cref="Std"/>, lay out as <see cref="Layout"/>.
+/// (antialiased bilinear), center-crop <see cref="InputHeight"/> x <see cref="InputWidth"/>, order the
+/// channels as <see cref="Channels"/>, scale to 0..<see cref="Range"/>, subtract <see cref="Mean"/>, divide
+/// by <see cref="Std"/>, lay out as <see cref="Layout"/>.
 /// The exported model carries it in its metadata (<see cref="ToMetadata"/>), so serving repeats
 /// exactly what training did.
 /// </summary>
@@ -21,14 +22,17 @@ public sealed record PreprocessingSpec
     /// <summary>Length of the shorter side after resizing, before the center crop; at least the input height and width.</summary>
     public required int Resize { get; init; }
 
-    /// <summary>Per-channel mean on the 0..1 scale, one value per channel.</summary>
+    /// <summary>Mean per tensor channel (in <see cref="Channels"/> order) on the 0..<see cref="Range"/> scale.</summary>
     public required IReadOnlyList<float> Mean { get; init; }
 
-    /// <summary>Per-channel standard deviation on the 0..1 scale, one positive value per channel.</summary>
+    /// <summary>Standard deviation per tensor channel on the 0..<see cref="Range"/> scale, positive.</summary>
     public required IReadOnlyList<float> Std { get; init; }
 
-    /// <summary>Channels the model reads.</summary>
+    /// <summary>Channels the model reads, in tensor order.</summary>
     public ChannelFormat Channels { get; init; } = ChannelFormat.Rgb;
+
+    /// <summary>The value of a white pixel before the mean is subtracted: 1 (torchvision) or 255 (Caffe, CNTK).</summary>
+    public int Range { get; init; } = 1;
 
     /// <summary>Tensor layout of the model input.</summary>
     public TensorLayout Layout { get; init; } = TensorLayout.Nchw;
@@ -38,6 +42,14 @@ public sealed record PreprocessingSpec
 
     /// <summary>Floats per image in the input tensor (C * H * W).</summary>
     public int TensorLength => ChannelCount * InputHeight * InputWidth;
+
+    /// <summary>The input tensor's shape for <paramref name="batch"/> images, in <see cref="Layout"/> order.</summary>
+    public long[] TensorShape(long batch) => Layout == TensorLayout.Nhwc
+        ? [batch, InputHeight, InputWidth, ChannelCount]
+        : [batch, ChannelCount, InputHeight, InputWidth];
+
+    /// <summary>The tensor shape for a batch of N, for messages: [N, 3, 224, 224].</summary>
+    public string DescribeShape() => "[N, " + string.Join(", ", TensorShape(0).Skip(1)) + "]";
 
     /// <summary>The torchvision ImageNet convention: resize 256, crop 224, ImageNet mean and std, RGB.</summary>
     public static PreprocessingSpec ImageNet(int inputSize = 224, int resize = 256) => new()
@@ -72,11 +84,22 @@ public sealed record PreprocessingSpec
         {
             throw new ArgumentException("Std values must be positive and mean/std finite.");
         }
+
+        if (Range is not (1 or 255))
+        {
+            throw new ArgumentException($"Range (the value of white) must be 1 or 255, got {Range}.");
+        }
+
+        if (!Enum.IsDefined(Channels) || !Enum.IsDefined(Layout))
+        {
+            throw new ArgumentException($"Unknown channels {Channels} or layout {Layout}.");
+        }
     }
 
     /// <summary>
     /// The model metadata entries (contract): <c>input_size</c> "[H, W]", <c>resize</c>, <c>mean</c>,
-    /// <c>std</c> (JSON arrays), <c>channels</c> (<c>RGB</c> or <c>L</c>), <c>layout</c> (<c>NCHW</c>).
+    /// <c>std</c> (JSON arrays), <c>channels</c> (<c>RGB</c>, <c>BGR</c> or <c>L</c>), <c>range</c>
+    /// (<c>1</c> or <c>255</c>), <c>layout</c> (<c>NCHW</c> or <c>NHWC</c>).
     /// </summary>
     public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
     {
@@ -84,11 +107,23 @@ public sealed record PreprocessingSpec
         ["resize"] = Resize.ToString(CultureInfo.InvariantCulture),
         ["mean"] = FormatArray(Mean),
         ["std"] = FormatArray(Std),
-        ["channels"] = Channels == ChannelFormat.Rgb ? "RGB" : "L",
-        ["layout"] = "NCHW",
+        ["channels"] = ChannelNames.First(n => n.Value == Channels).Key,
+        ["range"] = Range.ToString(CultureInfo.InvariantCulture),
+        ["layout"] = LayoutNames.First(n => n.Value == Layout).Key,
     };
 
-    /// <summary>Reads the entries written by <see cref="ToMetadata"/> and validates them.</summary>
+    /// <summary>The metadata and recipe spelling of each channel format.</summary>
+    public static IReadOnlyDictionary<string, ChannelFormat> ChannelNames { get; } =
+        new Dictionary<string, ChannelFormat> { ["RGB"] = ChannelFormat.Rgb, ["BGR"] = ChannelFormat.Bgr, ["L"] = ChannelFormat.L };
+
+    /// <summary>The metadata and recipe spelling of each layout.</summary>
+    public static IReadOnlyDictionary<string, TensorLayout> LayoutNames { get; } =
+        new Dictionary<string, TensorLayout> { ["NCHW"] = TensorLayout.Nchw, ["NHWC"] = TensorLayout.Nhwc };
+
+    /// <summary>
+    /// Reads the entries written by <see cref="ToMetadata"/> and validates them. Files written before
+    /// <c>channels</c>, <c>range</c> and <c>layout</c> existed load as RGB, 1 and NCHW.
+    /// </summary>
     /// <exception cref="FormatException">An entry is missing or malformed; the message names it.</exception>
     public static PreprocessingSpec FromMetadata(IReadOnlyDictionary<string, string> metadata)
     {
@@ -108,15 +143,11 @@ public sealed record PreprocessingSpec
                 : throw new FormatException("Model metadata 'resize' must be an integer."),
             Mean = ParseArray(metadata, "mean").Select(v => (float)v).ToArray(),
             Std = ParseArray(metadata, "std").Select(v => (float)v).ToArray(),
-            Channels = Entry(metadata, "channels") switch
-            {
-                "RGB" => ChannelFormat.Rgb,
-                "L" => ChannelFormat.L,
-                var other => throw new FormatException($"Model metadata 'channels' must be RGB or L, got '{other}'."),
-            },
-            Layout = Entry(metadata, "layout") == "NCHW"
-                ? TensorLayout.Nchw
-                : throw new FormatException("Model metadata 'layout' must be NCHW."),
+            Channels = Named(metadata, "channels", ChannelNames, ChannelFormat.Rgb),
+            Range = !metadata.TryGetValue("range", out var range) ? 1
+                : range is "1" or "255" ? int.Parse(range, CultureInfo.InvariantCulture)
+                : throw new FormatException($"Model metadata 'range' must be 1 or 255, got '{range}'."),
+            Layout = Named(metadata, "layout", LayoutNames, TensorLayout.Nchw),
         };
         try
         {
@@ -137,6 +168,7 @@ public sealed record PreprocessingSpec
         && InputWidth == other.InputWidth
         && Resize == other.Resize
         && Channels == other.Channels
+        && Range == other.Range
         && Layout == other.Layout
         && Mean.SequenceEqual(other.Mean)
         && Std.SequenceEqual(other.Std);
@@ -149,6 +181,7 @@ public sealed record PreprocessingSpec
         hash.Add(InputWidth);
         hash.Add(Resize);
         hash.Add(Channels);
+        hash.Add(Range);
         hash.Add(Layout);
         foreach (var value in Mean.Concat(Std))
         {
@@ -160,6 +193,11 @@ public sealed record PreprocessingSpec
 
     private static string FormatArray(IReadOnlyList<float> values) =>
         "[" + string.Join(",", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]";
+
+    private static T Named<T>(IReadOnlyDictionary<string, string> metadata, string key, IReadOnlyDictionary<string, T> names, T absent) =>
+        !metadata.TryGetValue(key, out var name) ? absent
+        : names.TryGetValue(name, out var value) ? value
+        : throw new FormatException($"Model metadata '{key}' must be {string.Join(", ", names.Keys.SkipLast(1))} or {names.Keys.Last()}, got '{name}'.");
 
     private static string Entry(IReadOnlyDictionary<string, string> metadata, string key) =>
         metadata.TryGetValue(key, out var value) ? value : throw new FormatException($"Model metadata lacks '{key}'.");

@@ -228,7 +228,7 @@ public sealed class DataLoader
         return new ProcessedSample(index, tensor);
     }
 
-    private long[] Shape(int count) => [count, Preprocessing.ChannelCount, Preprocessing.InputHeight, Preprocessing.InputWidth];
+    private long[] Shape(int count) => Preprocessing.TensorShape(count);
 
     private sealed record ProcessedSample(int Index, float[] Tensor);
 }

@@ -36,7 +36,7 @@ internal sealed class SampleTransform(ImagePreprocessor preprocessor, Augmentati
             return;
         }
 
-        var planes = destination[..spec.TensorLength];
+        var planes = new float[spec.TensorLength];
         var plane = spec.InputWidth * spec.InputHeight;
         for (var c = 0; c < shaped.Channels; c++)
         {
@@ -52,7 +52,7 @@ internal sealed class SampleTransform(ImagePreprocessor preprocessor, Augmentati
             Factor(augmentation.Brightness, ref random),
             Factor(augmentation.Contrast, ref random),
             Factor(augmentation.Saturation, ref random));
-        preprocessor.NormalizeInPlace(planes);
+        preprocessor.Normalize(planes, destination);
     }
 
     /// <summary>torchvision's RandomResizedCrop.get_params: ten tries at a random area and ratio, then a center crop clamped to the ratio range.</summary>

@@ -10,7 +10,7 @@ namespace OnnxTrainer.Export;
 
 /// <summary>
 /// Turns a forward classifier and its trained parameters into the shipped <c>model.onnx</c> (contract):
-/// input <c>input</c> [N, C, H, W] with a dynamic batch, outputs <c>logits</c> and <c>probabilities</c>
+/// input <c>input</c> [N, C, H, W] (or [N, H, W, C] for an NHWC backbone) with a dynamic batch, outputs <c>logits</c> and <c>probabilities</c>
 /// (Softmax over classes), trained weights as initializers, BatchNormalization in inference mode,
 /// Dropout bypassed, dead nodes pruned, and the metadata that lets the Inference library load it
 /// without configuration.
@@ -51,7 +51,7 @@ public static class ClassifierExporter
 
         var input = graph.Inputs[0];
         if (input.Type?.Shape is not { Count: 4 } shape)
-            throw new GraphException($"the classifier input '{input.Name}' must be an image batch [N, C, H, W] (got {input.Type})");
+            throw new GraphException($"the classifier input '{input.Name}' must be an image batch of rank 4 (got {input.Type})");
         CheckInputAgrees(input, shape, export.Preprocessing);
         input.Type = input.Type with { Shape = [Dim.Named(BatchSymbol), .. shape.Skip(1)] };
         graph.RenameTo(input, InputName);
@@ -81,9 +81,8 @@ public static class ClassifierExporter
     private static void CheckInputAgrees(Value input, IReadOnlyList<Dim> shape, PreprocessingSpec spec)
     {
         spec.Validate();
-        bool Fits(Dim dim, int size) => dim.Value is not long known || known == size;
-        if (!Fits(shape[1], spec.ChannelCount) || !Fits(shape[2], spec.InputHeight) || !Fits(shape[3], spec.InputWidth))
-            throw new GraphException($"the input '{input.Name}' is {input.Type}; the preprocessing makes [N, {spec.ChannelCount}, {spec.InputHeight}, {spec.InputWidth}]");
+        if (shape.Skip(1).Zip(spec.TensorShape(0).Skip(1)).Any(d => d.First.Value is long known && known != d.Second))
+            throw new GraphException($"the input '{input.Name}' is {input.Type}; the preprocessing makes {spec.DescribeShape()}");
     }
 
     private static void ReplaceParameters(Graph graph, IReadOnlyDictionary<string, Tensor> parameters)

@@ -9,6 +9,7 @@ public static class RecipeFiles
     public static void EnsureExist(Recipe recipe)
     {
         if (recipe.Backbone.Path is { } backbone) Require(recipe, "backbone.path", backbone, isFolder: false);
+        if (recipe.Backbone.Preprocess is { } preprocess) Require(recipe, "backbone.preprocess", preprocess, isFolder: false);
         Check(recipe, "data.train", recipe.Data.Train);
         if (recipe.Data.Val is { } val) Check(recipe, "data.val", val);
     }

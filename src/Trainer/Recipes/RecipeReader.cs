@@ -25,7 +25,8 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         ["from-scratch"] = TransferStrategy.FromScratch,
     };
 
-    private static readonly Dictionary<string, ChannelFormat> Channels = new() { ["RGB"] = ChannelFormat.Rgb, ["L"] = ChannelFormat.L };
+    private static readonly Dictionary<string, ChannelFormat> Channels = new(PreprocessingSpec.ChannelNames);
+    private static readonly Dictionary<string, TensorLayout> Layouts = new(PreprocessingSpec.LayoutNames);
     private static readonly Dictionary<string, HeadPooling> Poolings = new() { ["average"] = HeadPooling.Average, ["flatten"] = HeadPooling.Flatten };
 
     private static readonly Dictionary<string, BatchNormPolicy> BatchNormPolicies = new()
@@ -45,7 +46,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         var name = root.String("name") ?? NotFolderCharacters().Replace(Path.GetFileNameWithoutExtension(document.File), "-");
         root.Require("name", FolderName().IsMatch(name), "must be a folder name made of letters, digits, '.', '_' and '-'");
 
-        var backboneSection = root.Required("backbone").Mapping(["path", "cut", "architecture"]);
+        var backboneSection = root.Required("backbone").Mapping(["path", "cut", "architecture", "preprocess"]);
         var backbone = ReadBackbone(backboneSection);
         var strategy = root.Enum("strategy", Strategies) ?? TransferStrategy.FeatureExtraction;
         if (strategy == TransferStrategy.Truncate && backbone.Cut == BackboneCut.Head)
@@ -102,7 +103,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         {
             Name = name,
             Backbone = backbone,
-            Input = ReadInput(root.Mapping("input", ["size", "resize", "channels", "mean", "std"])),
+            Input = ReadInput(root.Mapping("input", ["size", "resize", "channels", "range", "layout", "mean", "std"])),
             Head = ReadHead(root.Mapping("head", ["hidden", "dropout", "pooling"])),
             Strategy = strategy,
             Trainable = trainable,
@@ -130,6 +131,9 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         if (backbone.Has("path") == backbone.Has("architecture"))
             throw backbone.Error(backbone.Has("path") ? "architecture" : "path", "backbone needs exactly one of path (an ONNX file) and architecture (built from scratch)");
         var path = backbone.Has("path") ? Resolve(backbone.Required("path").String()) : null;
+        if (backbone.Has("preprocess") && path is null)
+            throw backbone.Error("preprocess", "backbone.preprocess goes in front of a backbone file: set backbone.path");
+        var preprocess = backbone.Has("preprocess") ? Resolve(backbone.Required("preprocess").String()) : null;
         var cut = backbone.Get("cut") switch
         {
             null => BackboneCut.Head,
@@ -138,7 +142,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
             var tensor => new BackboneCut(TensorName: tensor.Value.String()),
         };
         backbone.Require("cut", cut.CutPointIndex is null or >= 0, "must be a cut-point index >= 0, a tensor name or head");
-        if (backbone.Mapping("architecture", ArchitectureKeys) is not { } architecture) return new BackboneSpec(path, cut);
+        if (backbone.Mapping("architecture", ArchitectureKeys) is not { } architecture) return new BackboneSpec(path, cut, Preprocess: preprocess);
 
         var name = architecture.Required("name").String();
         architecture.Require("name", ArchitectureFactory.Names.Contains(name), $"must be one of {string.Join(", ", ArchitectureFactory.Names)}");
@@ -187,24 +191,32 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
             input.Require("resize", resize >= Math.Min(height.Value, width!.Value), $"must be at least the smaller side of input.size ({Math.Min(height.Value, width.Value)}) so the center crop fits");
 
         var channels = input.Enum("channels", Channels);
-        var mean = ReadChannelValues(input, "mean", channels);
-        var std = ReadChannelValues(input, "std", channels);
+        var range = input.Int("range");
+        input.Require("range", range is null or 1 or 255, "must be 1 or 255 (the pixel value of white)");
+        var layout = input.Enum("layout", Layouts);
+        var mean = ReadChannelValues(input, "mean", channels, range ?? 1);
+        var std = ReadChannelValues(input, "std", channels, range ?? 1);
         if (std is not null) input.Require("std", std.All(s => s > 0), "must be positive");
         if (mean is not null && std is not null && mean.Count != std.Count)
             throw input.Error("std", $"input.std has {std.Count} values but input.mean has {mean.Count}");
-        return new InputSpec(height, width, resize, channels, mean, std);
+        return new InputSpec(height, width, resize, channels, mean, std, range, layout);
     }
 
-    /// <summary>Mean or std: one value per channel on the 0..1 pixel scale.</summary>
-    private static List<double>? ReadChannelValues(MappingReader input, string key, ChannelFormat? channels)
+    /// <summary>Mean or std: one value per channel on the 0..<paramref name="range"/> pixel scale.</summary>
+    private static List<double>? ReadChannelValues(MappingReader input, string key, ChannelFormat? channels, int range)
     {
         if (input.Get(key) is not { } list) return null;
         var values = list.Items().Select(item => item.Double()).ToList();
         int expected = channels == ChannelFormat.L ? 1 : 3;
         list.Require(channels is null ? values.Count is 1 or 3 : values.Count == expected,
             channels is null ? "must have 1 or 3 values (one per channel)" : $"must have {expected} value{(expected == 1 ? "" : "s")} for channels {NameOf(Channels, channels.Value)}");
-        // ImageNet's values are often pasted on the 0..255 scale; the pipeline normalizes 0..1 pixels.
-        list.Require(values.All(v => v is >= 0 and <= 1), "must be on the 0..1 pixel scale (e.g. 0.485, not 123.7)");
+        // ImageNet's values are often pasted on the other scale than the recipe's range. On 0..255 a mean of zeros
+        // (a preprocessing graph subtracts it) and a std of ones (Caffe) are usual; a mean within 0..1 is a slip.
+        const string scale255 = "must be on the 0..255 pixel scale of input.range: 255 (e.g. 123.7, not 0.485)";
+        list.Require(values.All(v => v >= 0 && v <= range), range == 1
+            ? "must be on the 0..1 pixel scale (e.g. 0.485, not 123.7); for 0..255 values set input.range: 255"
+            : scale255);
+        if (range == 255 && key == "mean") list.Require(values.Max() is 0 or > 1, scale255);
         return values;
     }
 

@@ -28,7 +28,8 @@ public sealed class MetricsLog(string path)
     }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+// A run without validation data has NaN validation metrics: written as "NaN" rather than failing the epoch.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(EpochMetrics))]
 [JsonSerializable(typeof(Dictionary<string, double>))]
 public sealed partial class MetricsJsonContext : JsonSerializerContext;

@@ -3,6 +3,7 @@ using OnnxTrainer.Artifacts;
 using OnnxTrainer.Data;
 using OnnxTrainer.Inference.Preprocessing;
 using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Surgery;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Recipes;
 
@@ -25,6 +26,7 @@ public sealed record RunSetup(
         RecipeFiles.EnsureExist(recipe);
         var data = RunDatasets.Open(recipe.Data, recipe.Seed);
         var backbone = recipe.Backbone.Path is { } path ? ModelReader.Load(path) : Architecture(recipe, data.Train.Classes.Count);
+        var frozen = recipe.Backbone.Preprocess is { } preprocessPath ? PrependPreprocessing(recipe, backbone, preprocessPath) : [];
         var preprocessing = PreprocessingFor(recipe, backbone);
         ClassifierAssembly assembly;
         try
@@ -35,7 +37,7 @@ public sealed record RunSetup(
         {
             throw recipe.Error("backbone.cut", $"backbone.cut: {e.Message}");
         }
-        var plan = TrainableParameters.Resolve(recipe, BackboneBlocks(assembly), assembly.HeadParameters);
+        var plan = TrainableParameters.Resolve(recipe, BackboneBlocks(assembly, frozen), assembly.HeadParameters);
         // A freshly built architecture is initialized already; a pretrained file is re-initialized for from-scratch.
         if (plan.Reinitialized.Count > 0 && recipe.Backbone.Path is not null)
             ParameterInitializer.Reinitialize(assembly.Model.Graph, plan.Reinitialized, recipe.Seed);
@@ -77,33 +79,67 @@ public sealed record RunSetup(
         return ArchitectureFactory.Create(recipe.Backbone.Architecture!, options);
     }
 
+    /// <summary>Merges the recipe's preprocessing graph in front of the backbone; returns its (frozen) initializers.</summary>
+    private static IReadOnlyList<string> PrependPreprocessing(Recipe recipe, Model backbone, string path)
+    {
+        try
+        {
+            return PreprocessingGraph.Prepend(backbone, ModelReader.Load(path));
+        }
+        catch (GraphException e)
+        {
+            throw recipe.Error("backbone.preprocess", $"backbone.preprocess: {e.Message}");
+        }
+    }
+
     /// <summary>
     /// The input contract: what the recipe sets, else what the backbone file records (a model exported by this
     /// tool carries its preprocessing), else the backbone's input shape and ImageNet's normalization.
     /// </summary>
     private static PreprocessingSpec PreprocessingFor(Recipe recipe, Model backbone)
     {
+        var input = recipe.Input;
         var shape = backbone.Graph.Inputs.Single().Type?.Shape;
         int? Fixed(int axis) => shape is { Count: 4 } && shape[axis].Value is long v ? (int)v : null;
         var recorded = RecordedPreprocessing(recipe, backbone);
-        int height = recipe.Input.Height ?? recorded?.InputHeight ?? Fixed(2) ?? throw recipe.Error("input.size", "input.size is needed: the backbone's input size is not fixed");
-        int width = recipe.Input.Width ?? recorded?.InputWidth ?? Fixed(3) ?? height;
-        var channels = recipe.Input.Channels ?? recorded?.Channels ?? (Fixed(1) == 1 ? ChannelFormat.L : ChannelFormat.Rgb);
-        bool sameChannels = recorded?.Channels == channels;
+        var detected = DetectLayout(Fixed(1), Fixed(3));
+        if (detected is { } known && input.Layout is { } stated && stated != known)
+            throw recipe.Error("input.layout", $"input.layout: the backbone's input {backbone.Graph.Inputs[0].Type} is {Name(known)}, the recipe says {Name(stated)}");
+        var layout = detected ?? input.Layout ?? recorded?.Layout ?? TensorLayout.Nchw;
+        var (heightAxis, widthAxis, channelAxis) = layout == TensorLayout.Nhwc ? (1, 2, 3) : (2, 3, 1);
+        int height = input.Height ?? recorded?.InputHeight ?? Fixed(heightAxis) ?? throw recipe.Error("input.size", "input.size is needed: the backbone's input size is not fixed");
+        int width = input.Width ?? recorded?.InputWidth ?? Fixed(widthAxis) ?? height;
+        var channels = input.Channels ?? recorded?.Channels ?? (Fixed(channelAxis) == 1 ? ChannelFormat.L : ChannelFormat.Rgb);
+        // Mean and std written in the recipe are on the recipe's range (1 unless it says 255), never on the file's.
+        var range = input.Range ?? (input.Mean is null && input.Std is null ? recorded?.Range : null) ?? 1;
+        bool sameScale = recorded?.Channels == channels && recorded.Range == range;
         var spec = new PreprocessingSpec
         {
             InputHeight = height,
             InputWidth = width,
-            Resize = recipe.Input.Resize ?? (recorded is not null && recorded.InputHeight == height && recorded.InputWidth == width ? recorded.Resize : recipe.Input.ResizeFor(height, width)),
-            Mean = recipe.Input.Mean is null && sameChannels ? recorded!.Mean : [.. recipe.Input.MeanFor(channels).Select(v => (float)v)],
-            Std = recipe.Input.Std is null && sameChannels ? recorded!.Std : [.. recipe.Input.StdFor(channels).Select(v => (float)v)],
+            Resize = input.Resize ?? (recorded is not null && recorded.InputHeight == height && recorded.InputWidth == width ? recorded.Resize : input.ResizeFor(height, width)),
+            Mean = input.Mean is null && sameScale ? recorded!.Mean : [.. input.MeanFor(channels, range).Select(v => (float)v)],
+            Std = input.Std is null && sameScale ? recorded!.Std : [.. input.StdFor(channels, range).Select(v => (float)v)],
             Channels = channels,
+            Range = range,
+            Layout = layout,
         };
-        if (Fixed(1) is int c && c != spec.ChannelCount)
-            throw recipe.Error("input.channels", $"input.channels: the backbone reads {c} channel(s), the recipe gives {spec.ChannelCount}");
+        if (Fixed(channelAxis) is int c && c != spec.ChannelCount)
+            throw recipe.Error("input.channels", $"input.channels: the backbone reads {c} channel(s) ({Name(layout)} input {backbone.Graph.Inputs[0].Type}), the recipe gives {spec.ChannelCount}");
         spec.Validate();
         return spec;
     }
+
+    /// <summary>NCHW or NHWC where the input shape says so: one of axes 1 and 3 holds 1 or 3 channels and the other does not.</summary>
+    private static TensorLayout? DetectLayout(int? axis1, int? axis3)
+    {
+        static bool IsChannels(int? size) => size is 1 or 3;
+        if (IsChannels(axis1) && !IsChannels(axis3)) return TensorLayout.Nchw;
+        if (IsChannels(axis3) && !IsChannels(axis1)) return TensorLayout.Nhwc;
+        return null;
+    }
+
+    private static string Name(TensorLayout layout) => PreprocessingSpec.LayoutNames.First(n => n.Value == layout).Key;
 
     private static PreprocessingSpec? RecordedPreprocessing(Recipe recipe, Model backbone)
     {
@@ -128,11 +164,14 @@ public sealed record RunSetup(
         _ => null,
     };
 
-    /// <summary>Backbone parameters in the order the graph first uses them, split into blocks at the cut points.</summary>
-    private static IReadOnlyList<IReadOnlyList<string>> BackboneBlocks(ClassifierAssembly assembly)
+    /// <summary>
+    /// Backbone parameters in the order the graph first uses them, split into blocks at the cut points; the head's
+    /// and the <paramref name="frozen"/> ones (a merged preprocessing graph's) are no backbone block's.
+    /// </summary>
+    private static IReadOnlyList<IReadOnlyList<string>> BackboneBlocks(ClassifierAssembly assembly, IReadOnlyList<string> frozen)
     {
         var graph = assembly.Model.Graph;
-        var head = assembly.HeadParameters.ToHashSet();
+        var head = assembly.HeadParameters.Concat(frozen).ToHashSet();
         var parameters = Parameters.Of(graph).Where(p => !head.Contains(p.Name)).ToHashSet();
         var ordered = new List<string>();
         var starts = new List<int>();

@@ -242,6 +242,29 @@ public class RecipeLoaderTests
     }
 
     [Fact]
+    public void Parse_CaffeStyleInputAndPreprocessGraph_ReadsThem()
+    {
+        var recipe = RecipeSamples.Parse("""
+            backbone: { path: ../models/r.onnx, preprocess: ../models/prep.onnx }
+            input: { channels: BGR, range: 255, layout: NHWC, mean: [103.06, 115.90, 123.15], std: [1, 1, 1] }
+            data: { train: { path: images } }
+            """);
+
+        Assert.Equal(Path.GetFullPath("/models/prep.onnx"), recipe.Backbone.Preprocess);
+        Assert.Equal((ChannelFormat.Bgr, 255, TensorLayout.Nhwc), (recipe.Input.Channels, recipe.Input.Range, recipe.Input.Layout));
+        Assert.Equal([103.06, 115.90, 123.15], recipe.Input.Mean!);
+    }
+
+    [Fact]
+    public void InputSpec_DefaultsOnTheRangeAndInChannelOrder_ImageNetScaled()
+    {
+        var input = new InputSpec(null, null, null, null, null, null);
+
+        Assert.Equal([0.406 * 255, 0.456 * 255, 0.485 * 255], input.MeanFor(ChannelFormat.Bgr, 255));
+        Assert.Equal([0.229 * 255, 0.224 * 255, 0.225 * 255], input.StdFor(ChannelFormat.Rgb, 255));
+    }
+
+    [Fact]
     public void InputSpec_Defaults_TorchvisionResizeAndImageNetStatistics()
     {
         var input = new InputSpec(null, null, null, null, null, null);
