@@ -1,6 +1,7 @@
 using OnnxTrainer.Ir;
 using OnnxTrainer.Ir.Shapes;
 using OnnxTrainer.Ir.Surgery;
+using OnnxTrainer.Ir.Upgrade;
 using OnnxTrainer.Onnx;
 
 namespace OnnxTrainer.Artifacts;
@@ -14,13 +15,14 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
     public const string BatchSymbol = "N";
 
     /// <summary>
-    /// Copies the backbone, unties the initializers its exporter merged, gives its input a symbolic batch, cuts it
-    /// and appends a seeded new head.
+    /// Copies the backbone, brings it to the working opset, unties the initializers its exporter merged, gives its input
+    /// a symbolic batch, cuts it and appends a seeded new head.
     /// </summary>
     public static ClassifierAssembly Build(Model backbone, BackboneCut cut, int classes, IReadOnlyList<int> hidden, int seed,
         HeadPooling pooling = HeadPooling.Average, double dropout = 0)
     {
         var model = ModelReader.Copy(backbone, "backbone");
+        OpsetUpgrade.Apply(model);
         var graph = model.Graph;
         if (graph.Inputs.Count != 1)
             throw new GraphException($"a backbone has one image input; this one has {graph.Inputs.Count} ({string.Join(", ", graph.Inputs.Select(i => i.Name))})");

@@ -1,6 +1,7 @@
 using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Ir.Shapes;
+using OnnxTrainer.Ir.Upgrade;
 using OnnxTrainer.Onnx;
 
 namespace OnnxTrainer.Artifacts;
@@ -14,10 +15,6 @@ namespace OnnxTrainer.Artifacts;
 /// </summary>
 public static class TrainingGraph
 {
-    /// <summary>Opset of the emitted graphs: 13 introduced the input forms our rules emit; 17 adds nothing that changes 13's semantics for our ops.</summary>
-    public const long MinimumOpset = 13;
-    public const long TrainingOpset = 17;
-
     public const string InputName = "input";
     public const string LabelsName = "labels";
     public const string LossName = "loss";
@@ -34,11 +31,9 @@ public static class TrainingGraph
 
     private static Model Build(Model forward, IReadOnlyList<string> trainable, LossOptions lossOptions, bool withGradients, IReadOnlyList<string> keptOutputs)
     {
-        // Work on a copy: callers keep their forward model.
+        // Work on a copy: callers keep their forward model. The emitted graphs use the working opset's operator forms.
         var model = ModelReader.Copy(forward, "forward model");
-        if (model.OpsetVersion < MinimumOpset)
-            throw new GraphException($"the model uses opset {model.OpsetVersion}; training needs opset {MinimumOpset} or newer (re-export it, e.g. torch.onnx.export(..., opset_version=17))");
-        model.Opsets[""] = Math.Max(model.OpsetVersion, TrainingOpset);
+        OpsetUpgrade.Apply(model);
         long opset = model.OpsetVersion;
         var graph = model.Graph;
         ShapeFolding.Run(graph, opset);

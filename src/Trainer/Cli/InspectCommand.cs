@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Ir.Shapes;
 using OnnxTrainer.Ir.Surgery;
+using OnnxTrainer.Ir.Upgrade;
 using OnnxTrainer.Onnx;
 using Spectre.Console;
 
@@ -25,13 +26,17 @@ public static class InspectCommand
     private static int Run(string path, bool json, int? inputSize)
     {
         var model = ModelReader.Load(path);
+        var fileOpsets = OpsetsJson(model);
+        long fileIrVersion = model.IrVersion;
+        // Layers and shapes are those of the model as training sees it: brought to the working opset.
+        OpsetUpgrade.Apply(model);
         var graph = model.Graph;
         FixInputShape(graph, inputSize);
         // Parameters are counted as the model means them, not as the exporter stored them (one tensor for equal ones).
         TiedInitializers.Untie(graph);
         ShapeFolding.Run(graph, model.OpsetVersion);
         ShapeInference.Run(graph, model.OpsetVersion);
-        var report = Report(model);
+        var report = Report(model, fileOpsets, fileIrVersion);
         if (json) Console.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         else Print(path, report);
         return 0;
@@ -48,7 +53,10 @@ public static class InspectCommand
         }
     }
 
-    private static JsonObject Report(Model model)
+    private static JsonObject OpsetsJson(Model model) =>
+        new(model.Opsets.Select(kv => KeyValuePair.Create(kv.Key.Length == 0 ? "ai.onnx" : kv.Key, (JsonNode?)kv.Value)));
+
+    private static JsonObject Report(Model model, JsonObject fileOpsets, long fileIrVersion)
     {
         var graph = model.Graph;
         var parameters = Parameters.Of(graph).ToHashSet();
@@ -70,8 +78,9 @@ public static class InspectCommand
         return new JsonObject
         {
             ["producer"] = $"{model.ProducerName} {model.ProducerVersion}".Trim(),
-            ["ir_version"] = model.IrVersion,
-            ["opsets"] = new JsonObject(model.Opsets.Select(kv => KeyValuePair.Create(kv.Key.Length == 0 ? "ai.onnx" : kv.Key, (JsonNode?)kv.Value))),
+            ["ir_version"] = fileIrVersion,
+            ["opsets"] = fileOpsets,
+            ["working_opset"] = model.OpsetVersion,
             ["inputs"] = new JsonArray([.. graph.Inputs.Select(ValueJson)]),
             ["outputs"] = new JsonArray([.. graph.Outputs.Select(ValueJson)]),
             ["parameters"] = Parameters.Count(graph),
@@ -96,7 +105,7 @@ public static class InspectCommand
     {
         var console = AnsiConsole.Console;
         console.Write(new Rule($"[bold]{Markup.Escape(Path.GetFileName(path))}[/]").LeftJustified());
-        console.MarkupLineInterpolated($"producer [bold]{report["producer"]}[/], IR {report["ir_version"]}, opsets {report["opsets"]!.ToJsonString()}");
+        console.MarkupLineInterpolated($"producer [bold]{report["producer"]}[/], IR {report["ir_version"]}, opsets {report["opsets"]!.ToJsonString()}, trained at ai.onnx opset {report["working_opset"]}");
         foreach (var kind in new[] { "inputs", "outputs" })
             foreach (var v in report[kind]!.AsArray())
                 console.MarkupLineInterpolated($"{kind[..^1]} [bold]{v!["name"]}[/] {v["type"]}");

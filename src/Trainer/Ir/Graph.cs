@@ -100,6 +100,26 @@ public sealed class Graph
         return node;
     }
 
+    /// <summary>
+    /// Puts a node of another form in place of <paramref name="node"/>, under its name: the new node produces
+    /// <paramref name="outputs"/> (a subset of the old node's outputs, in any order), and old outputs it drops must be unused.
+    /// </summary>
+    public Node ReplaceNode(Node node, string opType, IEnumerable<Value?> inputs, IReadOnlyList<Value> outputs, IEnumerable<Attribute> attributes)
+    {
+        foreach (var output in outputs)
+            if (!node.Outputs.Contains(output)) throw new InvalidOperationException($"'{output.Name}' is not an output of node '{node.Name}'");
+        foreach (var dropped in node.Outputs.Except(outputs))
+            if (dropped.Users.Count > 0 || Outputs.Contains(dropped))
+                throw new GraphException($"node '{node.Name}' ({node.OpType}): output '{dropped.Name}' is still in use");
+        node.Detach();
+        _nodes.Remove(node);
+        _nodeNames.Remove(node.Name);
+        foreach (var dropped in node.Outputs.Except(outputs)) _values.Remove(dropped.Name);
+        var replacement = AddNodeWithOutputs(opType, inputs, outputs, attributes, node.Name, node.Domain);
+        replacement.DocString = node.DocString;
+        return replacement;
+    }
+
     /// <summary>Gives an existing node one more output, a fresh value named after <paramref name="hint"/> (e.g. an optional output it did not produce yet).</summary>
     public Value AddNodeOutput(Node node, string hint, TensorType? type = null)
     {

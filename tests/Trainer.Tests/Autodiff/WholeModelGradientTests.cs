@@ -18,10 +18,13 @@ public class WholeModelGradientTests
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void TrainingGraph_AllParametersTrainable_MatchesTorchFloat64(string name)
+    public void TrainingGraph_AllParametersTrainable_MatchesTorchFloat64(string name) =>
+        AssertGradientsMatchReference(GeneratedFixtures.Load(name), name);
+
+    /// <summary>Builds the training graph of <paramref name="forward"/> with every parameter trainable and checks it against <paramref name="referenceName"/>'s reference.</summary>
+    internal static void AssertGradientsMatchReference(Model forward, string referenceName)
     {
-        var forward = GeneratedFixtures.Load(name);
-        var reference = SafeTensors.Read(GeneratedFixtures.ReferencePath(name)).Tensors;
+        var reference = SafeTensors.Read(GeneratedFixtures.ReferencePath(referenceName)).Tensors;
         var parameters = Parameters.Of(forward.Graph).ToList();
         var training = TrainingGraph.BuildTraining(forward, [.. parameters.Select(p => p.Name)], new LossOptions());
 

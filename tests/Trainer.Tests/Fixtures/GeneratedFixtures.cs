@@ -23,6 +23,13 @@ public static class GeneratedFixtures
     /// <summary>SmallResNet with no classifier, batch fixed at 1 (a Reshape to [1, -1] at the end), BatchNorm folded; output "features".</summary>
     public const string FeaturesBatch1 = "resnet_small_features_b1";
 
+    /// <summary>
+    /// The same models and weights exported at older opsets (<c>&lt;name&gt;_opset&lt;k&gt;</c>), for the opset upgrader:
+    /// (old-opset fixture, the opset-17 fixture with the same weights).
+    /// </summary>
+    public static readonly IReadOnlyList<(string Name, string Current)> OldOpsetModels =
+        [.. new[] { "resnet_small", "mobilenet_v2_small", "squeezenet1_1_small" }.SelectMany(m => new[] { 9, 11, 12 }.Select(k => ($"{m}_opset{k}", m)))];
+
     /// <summary>Every generated model: the full-size ResNet-18 (1000 classes, 224x224) and the small ones.</summary>
     public static readonly IReadOnlyList<string> AllModels = ["resnet18", .. SmallModels];
 

@@ -32,6 +32,7 @@ internal static class ShapeRules
         Register("HardSigmoid", new UnaryRule());
         Register("HardSwish", new UnaryRule());
         Register("Softplus", new UnaryRule());
+        Register("LRN", new UnaryRule());
         Register("Tanh", new UnaryRule());
         Register("Erf", new UnaryRule());
         Register("Gelu", new UnaryRule());

@@ -15,7 +15,7 @@ namespace OnnxTrainer.Tests.Ir.Shapes;
 /// </summary>
 public sealed class OnnxConformanceTests
 {
-    private const string Root = "/usr/share/libonnx-testdata/data/node";
+    private const string Root = OnnxTestData.Root + "/node";
     private const string Missing = "<libonnx-testdata not installed>";
 
     /// <summary>Cases of supported operators that are left out on purpose, with why.</summary>
@@ -68,7 +68,7 @@ public sealed class OnnxConformanceTests
             bool integral = type is DataType.Int64 or DataType.Int32;
             bool resizeFactors = input.Users.Count > 0 && input.Users.All(u => u.OpType == "Resize" && u.Inputs[0] != input);
             if (!integral && !resizeFactors && proto.Dims.Aggregate(1L, (a, b) => a * b) != 1) continue;
-            var tensor = ToTensor(proto);
+            var tensor = OnnxTestData.ToTensor(proto);
             if (tensor is null) continue;
             var constant = graph.AddInitializer(graph.FreshName(input.Name + "_value"), tensor);
             graph.ReplaceAllUsesWith(input, constant);
@@ -76,26 +76,11 @@ public sealed class OnnxConformanceTests
         }
     }
 
-    private static Tensor? ToTensor(TensorProto proto)
-    {
-        long[] dims = [.. proto.Dims];
-        var type = (DataType)proto.DataType;
-        if (!proto.RawData.IsEmpty) return new Tensor(type, dims, proto.RawData.ToByteArray());
-        return type switch
-        {
-            DataType.Int64 => Tensor.FromInt64s(dims, [.. proto.Int64Data]),
-            DataType.Int32 => Tensor.FromInt32s(dims, [.. proto.Int32Data]),
-            DataType.Float => Tensor.FromFloats(dims, [.. proto.FloatData]),
-            DataType.Double => Tensor.FromDoubles(dims, [.. proto.DoubleData]),
-            _ => null,
-        };
-    }
-
     [Theory]
     [MemberData(nameof(Cases))]
     public void ShapeInference_OnnxNodeTestCase_MatchesExpectedOutputs(string name)
     {
-        Assert.True(name != Missing, $"ONNX operator test data not found under {Root}: install the Debian package libonnx-testdata (apt-get install libonnx-testdata)");
+        Assert.True(name != Missing, OnnxTestData.MissingMessage);
         var model = ModelReader.Load(Path.Combine(Root, name, "model.onnx"));
         FreezeShapeInputs(model.Graph, Path.Combine(Root, name, "test_data_set_0"));
         // Forget the declared types so that the result is ours, not the file's.
