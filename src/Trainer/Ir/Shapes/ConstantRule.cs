@@ -15,10 +15,6 @@ internal sealed class ConstantRule : IShapeRule
 
     public SymbolicTensor? Evaluate(ShapeContext c) => ValueOf(c.Node) is { } tensor ? SymbolicTensor.FromTensor(tensor) : null;
 
-    /// <summary>The data of an initializer or of a Constant node's output (exporters emit both); null when computed in the graph.</summary>
-    public static Tensor? DataOf(Value v) =>
-        v.Initializer ?? (v.Producer is { OpType: "Constant", Domain: "" } p ? ValueOf(p) : null);
-
     /// <summary>The dense value of a Constant node; null for a sparse one.</summary>
     public static Tensor? ValueOf(Node node)
     {
