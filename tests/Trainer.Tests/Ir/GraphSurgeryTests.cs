@@ -136,18 +136,21 @@ public class GraphSurgeryTests
         Assert.Null(ClassifierHead.Find(graph));
     }
 
-    [Fact]
-    public void RemoveHead_GraphEndingInPooledFeatures_KeptWhole()
+    [Theory]
+    [InlineData("pooled")] // [N, C, 1, 1], like CNTK's ResNet-18
+    [InlineData("flat")] // [N, C]
+    [InlineData("blockOut")] // a feature map [N, C, H, W]
+    public void RemoveHead_GraphEndingInFeatures_KeptWhole(string end)
     {
         var (graph, named) = SmallResNet();
-        GraphCut.At(graph, named["pooled"]);
+        GraphCut.At(graph, named[end]);
         int nodes = graph.Nodes.Count;
 
         var head = GraphCut.RemoveHead(graph);
 
         Assert.Null(head);
         Assert.Equal(nodes, graph.Nodes.Count);
-        Assert.Equal([named["pooled"]], graph.Outputs);
+        Assert.Equal([named[end]], graph.Outputs);
     }
 
     [Fact]

@@ -36,10 +36,10 @@ public sealed record ClassifierHead(IReadOnlyList<Node> Nodes, Value Features, V
             nodes.Add(producer);
             classifier = matmul;
         }
-        else if (producer is not null && GlobalPools.Contains(producer.OpType) && IsGlobal(producer))
+        else if (producer is not null && GlobalPools.Contains(producer.OpType) && IsGlobal(producer) && producer.Input(0) is { } scores)
         {
             nodes.Add(producer);
-            var map = WalkBack(producer.Input(0)!, ConvActivations, nodes);
+            var map = WalkBack(scores, ConvActivations, nodes);
             if (map.Producer is { OpType: "Conv" } conv) classifier = conv;
         }
         if (classifier is null || classifier.Input(1)?.IsInitializer != true || classifier.Input(0) is not { } read) return null;
