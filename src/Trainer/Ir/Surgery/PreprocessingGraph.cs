@@ -17,18 +17,21 @@ public static class PreprocessingGraph
     {
         var graph = backbone.Graph;
         var source = preprocess.Graph;
-        if (source.Inputs.Count != 1 || source.Outputs.Count != 1)
-            throw new GraphException($"a preprocessing graph has one input and one output; this one has {source.Inputs.Count} and {source.Outputs.Count}");
-        if (graph.Inputs.Count != 1)
-            throw new GraphException($"a backbone has one image input; this one has {graph.Inputs.Count}");
+        // Files of IR version < 4 also list their initializers among the inputs.
+        var sourceInputs = source.Inputs.Where(v => !v.IsInitializer).ToList();
+        var inputs = graph.Inputs.Where(v => !v.IsInitializer).ToList();
+        if (sourceInputs.Count != 1 || source.Outputs.Count != 1)
+            throw new GraphException($"a preprocessing graph has one input and one output; this one has {sourceInputs.Count} and {source.Outputs.Count}");
+        if (inputs.Count != 1)
+            throw new GraphException($"a backbone has one image input; this one has {inputs.Count}");
         if (preprocess.OpsetVersion != backbone.OpsetVersion)
             throw new GraphException($"the preprocessing graph uses opset {preprocess.OpsetVersion} and the backbone opset {backbone.OpsetVersion}; they must agree");
         if (source.Nodes.FirstOrDefault(n => n.Domain.Length != 0 && !backbone.Opsets.ContainsKey(n.Domain)) is { } foreign)
             throw new GraphException($"the preprocessing graph's {foreign} is in domain '{foreign.Domain}', which the backbone does not import");
-        var (sourceInput, sourceOutput) = (source.Inputs[0], source.Outputs[0]);
+        var (sourceInput, sourceOutput) = (sourceInputs[0], source.Outputs[0]);
         if (sourceOutput.Producer is null)
             throw new GraphException($"the preprocessing graph computes nothing: its output '{sourceOutput.Name}' is not produced by a node");
-        var input = graph.Inputs[0];
+        var input = inputs[0];
         CheckShapesAgree(sourceOutput.Type, input.Type);
 
         // The backbone's readers of its input read the preprocessing output instead; the input value itself becomes
@@ -56,8 +59,8 @@ public static class PreprocessingGraph
 
         foreach (var node in source.TopologicalOrder())
         {
-            var inputs = node.Inputs.Select(i => i is null ? null : Copy(i)).ToList();
-            graph.AddNodeWithOutputs(node.OpType, inputs, [.. node.Outputs.Select(Copy)], node.Attributes.Values, Prefix + node.Name, node.Domain);
+            var nodeInputs = node.Inputs.Select(i => i is null ? null : Copy(i)).ToList();
+            graph.AddNodeWithOutputs(node.OpType, nodeInputs, [.. node.Outputs.Select(Copy)], node.Attributes.Values, Prefix + node.Name, node.Domain);
         }
         graph.SortTopologically();
         return initializers;
