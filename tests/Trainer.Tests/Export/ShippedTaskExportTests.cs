@@ -4,7 +4,7 @@ using Xunit;
 namespace OnnxTrainer.Tests.Export;
 
 /// <summary>
-/// fp16 and int8 exports on the shipped sample task: the quickstart recipe (shipped backbone, shipped
+/// fp16 and int8 exports on the shipped sample task: the Fashion-MNIST quickstart recipe (shipped backbone, shipped
 /// Fashion-MNIST target images) trained briefly, then exported and evaluated on the shipped validation images.
 /// </summary>
 [Collection(nameof(ConsoleCollection))]
@@ -22,7 +22,7 @@ public sealed class ShippedTaskExportTests : IDisposable
     [InlineData("fp16")]
     public void Export_ShippedSampleTask_AccuracyDropAtMostTwoPoints(string format)
     {
-        var (code, _, error) = ConsoleCapture.Run("train", RepositoryPaths.Of("recipes/quickstart.yaml"), "--set", "epochs=6", "--out", _run);
+        var (code, _, error) = ConsoleCapture.Run("train", RepositoryPaths.Of("recipes/quickstart-fashion.yaml"), "--set", "epochs=6", "--out", _run);
         Assert.True(code == 0, error);
 
         (code, var json, error) = ConsoleCapture.Run("export", _run, "--format", format, "--calibration", RepositoryPaths.Of("data/fashion-target/train"),

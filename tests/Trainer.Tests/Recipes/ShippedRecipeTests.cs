@@ -27,6 +27,7 @@ public class ShippedRecipeTests
     [InlineData("gradual-unfreezing", TransferStrategy.FineTune)]
     [InlineData("from-scratch", TransferStrategy.FromScratch)]
     [InlineData("quickstart", TransferStrategy.FeatureExtraction)]
+    [InlineData("quickstart-fashion", TransferStrategy.FeatureExtraction)]
     public void Load_OneRecipePerStrategy_HasThatStrategy(string name, TransferStrategy strategy)
     {
         var recipe = RecipeLoader.Load(Path.Combine(Folder, name + ".yaml"));
@@ -54,7 +55,8 @@ public class ShippedRecipeTests
     {
         var recipe = RecipeLoader.Load(Path.Combine(Folder, "quickstart.yaml"));
 
-        Assert.Equal(Path.GetFullPath(Path.Combine(Folder, "..", "data", "fashion-target", "train")), recipe.Data.Train.Path);
+        Assert.Equal(Path.GetFullPath(Path.Combine(Folder, "..", "data", "photos", "train")), recipe.Data.Train.Path);
+        Assert.Equal(Path.GetFullPath(Path.Combine(Folder, "..", "models", "imagenet", "ResNetPreprocess.onnx")), recipe.Backbone.Preprocess);
     }
 
     [Fact]
