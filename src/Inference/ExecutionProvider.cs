@@ -6,6 +6,7 @@ public enum ExecutionProvider
     /// <summary>The CPU (always available).</summary>
     Cpu,
 
-    /// <summary>An NVIDIA GPU; needs the <c>Microsoft.ML.OnnxRuntime.Gpu</c> runtime and CUDA on the machine.</summary>
+    /// <summary>An NVIDIA GPU; needs the <c>Microsoft.ML.OnnxRuntime.Gpu.Linux</c> runtime, the NVIDIA driver, CUDA 13 and cuDNN 9
+    /// (<see cref="CudaAvailability"/> says what is missing).</summary>
     Cuda,
 }

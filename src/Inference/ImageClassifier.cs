@@ -168,20 +168,15 @@ public sealed class ImageClassifier : IDisposable
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (options.ExecutionProvider == ExecutionProvider.Cuda)
         {
-            // No silent CPU fallback: whoever asked for the GPU must learn that it is not used.
-            if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
-            {
-                throw new NotSupportedException(
-                    "ExecutionProvider.Cuda: this ONNX Runtime build has no CUDA execution provider; reference Microsoft.ML.OnnxRuntime.Gpu instead of Microsoft.ML.OnnxRuntime.");
-            }
-
+            // No silent CPU fallback: whoever asked for the GPU must learn that it is not used, and why.
+            if (CudaAvailability.Problem() is { } problem) throw new ExecutionProviderUnavailableException($"ExecutionProvider.Cuda: {problem}");
             try
             {
                 sessionOptions.AppendExecutionProvider_CUDA();
             }
             catch (OnnxRuntimeException e)
             {
-                throw new NotSupportedException($"ExecutionProvider.Cuda: CUDA could not be initialized ({e.Message}).", e);
+                throw new ExecutionProviderUnavailableException($"ExecutionProvider.Cuda: CUDA could not be initialized ({e.Message}).", e);
             }
         }
 

@@ -17,7 +17,8 @@ public static class TrainCommand
         var recipe = new Argument<string>("recipe") { Description = "YAML recipe (see recipes/README.md)" };
         var set = RecipeOptions.Set();
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
-        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => ExecutionOptions.Cpu };
+        device.AcceptOnlyFromAmong([.. ExecutionOptions.Devices]);
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per session (default: one per core)" };
         threads.Validators.Add(r => { if (r.GetValue(threads) < 0) r.AddError("--threads must be 0 (one per core) or more"); });
         var chunks = new Option<int>("--chunks") { Description = "split each training batch into N chunks run at once, each on a share of the threads (default: up to one per thread where the trainable layers work over large planes; 1: off)" };
@@ -31,6 +32,7 @@ public static class TrainCommand
 
     private static int Run(string recipePath, string[] overrides, bool resume, ExecutionOptions execution, string? output)
     {
+        execution.EnsureAvailable(); // before minutes of artifact building
         var recipe = RecipeLoader.Load(recipePath, overrides);
         var setup = RunSetup.Prepare(recipe);
         foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {note}");

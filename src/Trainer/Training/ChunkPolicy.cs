@@ -25,7 +25,7 @@ public static class ChunkPolicy
     /// <param name="positionsPerImage">The trainable layers' output positions per image (<see cref="PositionsPerImage"/>).</param>
     public static int Chunks(ExecutionOptions execution, bool batchStatistics, double positionsPerImage, int batchSize)
     {
-        if (execution.Device != "cpu" || batchStatistics) return 1;
+        if (execution.Device != ExecutionOptions.Cpu || batchStatistics) return 1;
         if (execution.Chunks > 0) return execution.Chunks;
         double byPositions = Math.Floor(positionsPerImage * batchSize / MinimumPositionsPerChunk);
         return (int)Math.Clamp(byPositions, 1, Math.Min(execution.ResolvedThreads, batchSize));

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using OnnxTrainer.Inference;
 
 namespace OnnxTrainer.Training;
 
@@ -6,8 +7,14 @@ namespace OnnxTrainer.Training;
 /// <param name="Threads">Threads per session; 0: one per core.</param>
 /// <param name="Chunks">Chunks a training batch is split into, run at once (<see cref="DataParallelStep"/>); 0: as
 /// <see cref="ChunkPolicy"/> chooses.</param>
-public sealed record ExecutionOptions(string Device = "cpu", int Threads = 0, int Chunks = 0)
+public sealed record ExecutionOptions(string Device = ExecutionOptions.Cpu, int Threads = 0, int Chunks = 0)
 {
+    public const string Cpu = "cpu";
+    public const string Cuda = "cuda";
+
+    /// <summary>The devices <c>--device</c> accepts.</summary>
+    public static readonly IReadOnlyList<string> Devices = [Cpu, Cuda];
+
     public int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 
     /// <param name="threads">Intra-op threads of this session instead of <see cref="ResolvedThreads"/>.</param>
@@ -25,23 +32,33 @@ public sealed record ExecutionOptions(string Device = "cpu", int Threads = 0, in
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         switch (Device)
         {
-            case "cpu":
+            case Cpu:
                 SharedThreadPool.UseIfSized(options, threads ?? ResolvedThreads);
                 break;
-            case "cuda":
-                // No silent CPU fallback: a user who asked for the GPU must learn that this build lacks it.
-                if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+            case Cuda:
+                EnsureAvailable();
+                try
+                {
+                    options.AppendExecutionProvider_CUDA();
+                }
+                catch (OnnxRuntimeException e)
                 {
                     options.Dispose();
-                    throw new InvalidOperationException("--device cuda: this ONNX Runtime build has no CUDA execution provider " +
-                        "(build with -p:OnnxRuntimePackage=Microsoft.ML.OnnxRuntime.Gpu on a machine with CUDA)");
+                    throw new ExecutionProviderUnavailableException($"--device cuda: CUDA could not be initialized ({e.Message.ReplaceLineEndings(" ")})", e);
                 }
-                options.AppendExecutionProvider_CUDA();
                 break;
             default:
                 options.Dispose();
-                throw new ArgumentException($"unknown device '{Device}' (expected cpu or cuda)");
+                throw new ArgumentException($"unknown device '{Device}' (expected {string.Join(" or ", Devices)})");
         }
         return options;
+    }
+
+    /// <summary>Throws <see cref="ExecutionProviderUnavailableException"/>, naming what is missing, where the device cannot run here.</summary>
+    public void EnsureAvailable()
+    {
+        // No silent CPU fallback: a user who asked for the GPU must learn what keeps it from being used.
+        if (Device == Cuda && CudaAvailability.Problem() is { } problem)
+            throw new ExecutionProviderUnavailableException($"--device cuda: {problem}");
     }
 }
