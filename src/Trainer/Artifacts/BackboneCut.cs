@@ -27,9 +27,13 @@ public sealed record BackboneCut(string? TensorName = null, int? CutPointIndex =
             GraphCut.At(graph, points[index].Value);
             return (points[index].Value, null);
         }
-        if (GraphCut.RemoveHead(graph) is not null) return (graph.Outputs[0], null);
-        var features = graph.Outputs[0];
-        return (features, $"the backbone has no classifier and ends in features '{features.Name}' {features.Type}: cut: head keeps the whole graph");
+        var output = graph.Outputs[0];
+        if (GraphCut.RemoveHead(graph) is not { } head)
+            return (output, $"the backbone has no classifier and ends in features '{output.Name}' {output.Type}: cut: head keeps the whole graph");
+        // A headless network ending in a 1x1 convolution, Relu and global pooling looks like SqueezeNet's classifier: say what went.
+        var conv = head.Nodes.FirstOrDefault(n => n.OpType == "Conv");
+        return (head.Features, conv is null ? null :
+            $"cut: head removes the convolutional classifier '{conv.Name}' ({head.Classes} classes) and reads '{head.Features.Name}'; cut: \"{output.Name}\" keeps it");
     }
 
     public override string ToString() => TensorName ?? (CutPointIndex is int i ? $"cut point {i}" : "head");

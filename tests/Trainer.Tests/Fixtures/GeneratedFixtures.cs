@@ -16,8 +16,9 @@ public static class GeneratedFixtures
     [
         "resnet_small", "mobilenet_v2_small", "mobilenet_v3_small", "efficientnet_b0_small",
         "squeezenet1_1_small", "shufflenet_v2_x0_5_small", "densenet_small", "convnext_small",
-        // torch.onnx.export's default (BatchNorm folded into Conv), and a fresh model whose equal initializers the exporter tied.
-        "resnet_small_folded", "resnet_small_tied",
+        // torch.onnx.export's default (BatchNorm folded into Conv), and fresh models whose equal initializers the exporter
+        // tied (BatchNorm scales and shifts; LayerNorm and Linear parameters).
+        "resnet_small_folded", "resnet_small_tied", "convnext_small_tied",
     ];
 
     /// <summary>SmallResNet with no classifier, batch fixed at 1 (a Reshape to [1, -1] at the end), BatchNorm folded; output "features".</summary>
