@@ -26,28 +26,34 @@ public static class HtmlReport
         td:first-child, th:first-child { text-align: left; }
         svg text { font: 11px sans-serif; fill: #333; } svg .title { font-size: 13px; font-weight: bold; }
         svg .grid { stroke: #eee; } svg .frame { fill: none; stroke: #999; }
-        .charts svg { margin-right: 16px; } .muted { color: #777; }
+        .charts { display: flex; flex-direction: column; } .muted { color: #777; }
+        .run { display: flex; gap: 32px; align-items: flex-start; } .run th, .run td { text-align: left; } .run th { font-weight: normal; color: #777; }
+        .run pre { font-size: 12px; background: #f6f6f6; padding: 8px 12px; margin: 0; max-height: 320px; overflow: auto; }
         .examples { display: flex; flex-wrap: wrap; gap: 12px; }
         figure { margin: 0; width: 140px; font-size: 12px; } figure img { display: block; border: 1px solid #ccc; }
         figcaption { word-break: break-all; } .wrong { color: #b00020; }
         """;
 
     /// <param name="curves">The run's metrics log, one entry per epoch; empty leaves the curves out.</param>
-    public static void Write(string path, Evaluation evaluation, IReadOnlyList<EpochMetrics> curves, string modelPath, string dataPath)
+    /// <param name="run">The recipe and backbone of the run that made the model; null for a model from elsewhere.</param>
+    public static void Write(string path, Evaluation evaluation, IReadOnlyList<EpochMetrics> curves, string modelPath, string dataPath, RunSummary? run = null)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evaluation: ")
             .Append(E(Path.GetFileName(modelPath))).Append("</title><style>").Append(Style).Append("</style></head><body>\n");
         html.Append(CultureInfo.InvariantCulture, $"<h1>Evaluation of {E(Path.GetFileName(modelPath))}</h1><p class=\"muted\">model {E(modelPath)}<br>data {E(dataPath)}<br>{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC</p>\n");
+        if (run is not null) html.Append(Run(run));
         html.Append(CultureInfo.InvariantCulture,
             $"<p class=\"summary\"><span>images <b>{evaluation.Total}</b></span><span>accuracy <b>{Percent(evaluation.Accuracy)}</b></span><span>top-{Evaluation.TopN} <b>{Percent(evaluation.TopNAccuracy)}</b></span><span>classes <b>{evaluation.Labels.Count}</b></span></p>\n");
 
         if (curves.Count > 0)
         {
+            // One epoch axis for the three charts, stacked, so that a change in the learning rate lines up with its effect.
+            var epochs = ((double)curves.Min(m => m.Epoch), (double)curves.Max(m => m.Epoch));
             html.Append("<h2>Training curves</h2><div class=\"charts\">");
-            html.Append(SvgCharts.LineChart("loss", [Series("train", "#1f77b4", curves, m => m.TrainLoss), Series("validation", "#d62728", curves, m => m.ValLoss)]));
-            html.Append(SvgCharts.LineChart("accuracy", [Series("train", "#1f77b4", curves, m => m.TrainAccuracy), Series("validation", "#d62728", curves, m => m.ValAccuracy)]));
-            html.Append(SvgCharts.LineChart("learning rate", [Series("learning rate", "#2ca02c", curves, m => m.LearningRate)]));
+            html.Append(SvgCharts.LineChart("loss", [Series("train", "#1f77b4", curves, m => m.TrainLoss), Series("validation", "#d62728", curves, m => m.ValLoss)], epochs));
+            html.Append(SvgCharts.LineChart("accuracy", [Series("train", "#1f77b4", curves, m => m.TrainAccuracy), Series("validation", "#d62728", curves, m => m.ValAccuracy)], epochs, percent: true));
+            html.Append(SvgCharts.LineChart("learning rate", [Series("learning rate", "#2ca02c", curves, m => m.LearningRate)], epochs, height: 160));
             html.Append("</div>\n");
         }
 
@@ -78,6 +84,20 @@ public static class HtmlReport
         File.WriteAllText(temp, html.ToString(), new UTF8Encoding(false));
         File.Move(temp, path, overwrite: true);
     }
+
+    /// <summary>The run's facts (name, strategy, backbone, parameters, cut) beside its recipe.</summary>
+    private static string Run(RunSummary run)
+    {
+        string Row(string name, string value) => $"<tr><th>{name}</th><td>{E(value)}</td></tr>";
+        return new StringBuilder("<div class=\"run\"><table>")
+            .Append(Row("run", run.Name ?? "–")).Append(Row("strategy", run.Strategy ?? "–")).Append(Row("backbone", run.Backbone))
+            .Append(Row("backbone parameters", Count(run.BackboneParameters))).Append(Row("cut", run.Cut)).Append(Row("new head parameters", Count(run.HeadParameters)))
+            .Append("</table><pre>").Append(E(run.Recipe)).Append("</pre></div>\n").ToString();
+    }
+
+    /// <summary>1,285 or 0.17 M: the precision a reader compares models by.</summary>
+    private static string Count(long parameters) =>
+        parameters >= 100_000 ? $"{(parameters / 1e6).ToString("0.00", CultureInfo.InvariantCulture)} M ({parameters.ToString("N0", CultureInfo.InvariantCulture)})" : parameters.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>All classes, or for large label sets the most confused ones (a 1000 x 1000 SVG helps nobody), in label order.</summary>
     private static IReadOnlyList<int> HeatMapClasses(Evaluation evaluation)

@@ -13,10 +13,15 @@ internal static class SvgCharts
 
     private static string Text(string s) => WebUtility.HtmlEncode(s);
 
-    /// <summary>A line chart with axes, five y ticks, integer x ticks and a legend; NaN points are left out.</summary>
-    public static string LineChart(string title, IReadOnlyList<Series> series, int width = 520, int height = 300)
+    /// <summary>
+    /// A line chart over <paramref name="epochs"/> (the same range for every chart of a run, so that they line up), with
+    /// ticks at round numbers and a legend; NaN points are left out. <paramref name="percent"/> draws fractions as 0-100 %.
+    /// </summary>
+    public static string LineChart(string title, IReadOnlyList<Series> series, (double Min, double Max) epochs, bool percent = false, int width = 640, int height = 240)
     {
         const int left = 60, right = 20, top = 30, bottom = 45;
+        double scale = percent ? 100 : 1;
+        series = [.. series.Select(s => s with { Points = [.. s.Points.Select(p => (p.X, p.Y * scale))] })];
         var points = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.Y)).ToList();
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{Text(title)}">""");
@@ -24,21 +29,19 @@ internal static class SvgCharts
         if (points.Count == 0)
             return svg.Append(CultureInfo.InvariantCulture, $"""<text x="{width / 2}" y="{height / 2}" text-anchor="middle">no data</text></svg>""").ToString();
 
-        double xMin = points.Min(p => p.X), xMax = points.Max(p => p.X), yMin = Math.Min(0, points.Min(p => p.Y)), yMax = points.Max(p => p.Y);
-        if (xMax == xMin) xMax = xMin + 1;
-        if (yMax == yMin) yMax = yMin + 1;
+        var xAxis = AxisTicks.Cover(epochs.Min, epochs.Max, count: 10, minimumStep: 1);
         double plotWidth = width - left - right, plotHeight = height - top - bottom;
-        double X(double x) => left + (x - xMin) / (xMax - xMin) * plotWidth;
-        double Y(double y) => top + plotHeight - (y - yMin) / (yMax - yMin) * plotHeight;
+        var yAxis = AxisTicks.Cover(Math.Min(0, points.Min(p => p.Y)), points.Max(p => p.Y), count: Math.Max(3, (int)(plotHeight / 32)));
+        double X(double x) => left + (x - xAxis.Min) / (xAxis.Max - xAxis.Min) * plotWidth;
+        double Y(double y) => top + plotHeight - (y - yAxis.Min) / (yAxis.Max - yAxis.Min) * plotHeight;
+        string Value(double y) => percent ? $"{y.ToString("0.#", CultureInfo.InvariantCulture)} %" : y.ToString("0.##########", CultureInfo.InvariantCulture);
 
-        for (int i = 0; i <= 4; i++)
+        foreach (double value in yAxis.Values())
         {
-            double value = yMin + (yMax - yMin) * i / 4;
             svg.Append(CultureInfo.InvariantCulture, $"""<line x1="{left}" x2="{width - right}" y1="{F(Y(value))}" y2="{F(Y(value))}" class="grid"/>""");
-            svg.Append(CultureInfo.InvariantCulture, $"""<text x="{left - 6}" y="{F(Y(value) + 4)}" text-anchor="end">{value.ToString("G3", CultureInfo.InvariantCulture)}</text>""");
+            svg.Append(CultureInfo.InvariantCulture, $"""<text x="{left - 6}" y="{F(Y(value) + 4)}" text-anchor="end">{Value(value)}</text>""");
         }
-        int step = Math.Max(1, (int)Math.Ceiling((xMax - xMin) / 10));
-        for (double x = Math.Ceiling(xMin); x <= xMax; x += step)
+        foreach (double x in xAxis.Values())
             svg.Append(CultureInfo.InvariantCulture, $"""<text x="{F(X(x))}" y="{height - bottom + 16}" text-anchor="middle">{F(x)}</text>""");
         svg.Append(CultureInfo.InvariantCulture, $"""<text x="{left + plotWidth / 2}" y="{height - 8}" text-anchor="middle">epoch</text>""");
         svg.Append(CultureInfo.InvariantCulture, $"""<rect x="{left}" y="{top}" width="{F(plotWidth)}" height="{F(plotHeight)}" class="frame"/>""");
@@ -51,7 +54,7 @@ internal static class SvgCharts
             string path = string.Join(" ", finite.Select(p => $"{F(X(p.X))},{F(Y(p.Y))}"));
             svg.Append(CultureInfo.InvariantCulture, $"""<polyline points="{path}" fill="none" stroke="{s.Color}" stroke-width="2"/>""");
             foreach (var p in finite)
-                svg.Append(CultureInfo.InvariantCulture, $"""<circle cx="{F(X(p.X))}" cy="{F(Y(p.Y))}" r="2.5" fill="{s.Color}"><title>{Text(s.Name)} epoch {F(p.X)}: {p.Y.ToString("G4", CultureInfo.InvariantCulture)}</title></circle>""");
+                svg.Append(CultureInfo.InvariantCulture, $"""<circle cx="{F(X(p.X))}" cy="{F(Y(p.Y))}" r="2.5" fill="{s.Color}"><title>{Text(s.Name)} epoch {F(p.X)}: {(percent ? Value(p.Y) : p.Y.ToString("G4", CultureInfo.InvariantCulture))}</title></circle>""");
             svg.Append(CultureInfo.InvariantCulture, $"""<rect x="{legendX}" y="{top + 8}" width="12" height="3" fill="{s.Color}"/><text x="{legendX + 16}" y="{top + 13}">{Text(s.Name)}</text>""");
             legendX += 24 + 7 * s.Name.Length;
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -131,6 +132,21 @@ public sealed class DeployCommandsTests : IDisposable
         Assert.Equal(4, svgs.Count); // loss, accuracy, learning rate, confusion matrix
         foreach (Match svg in svgs) XDocument.Parse(svg.Value);
         Assert.Contains("data:image/jpeg;base64,", html);
+
+        // At the top, the run: the recipe's facts and the parameters of backbone and new head, counted in the model.
+        long head = TrainedClassifier.Create().Parameters.Where(p => p.Key.StartsWith("head.", StringComparison.Ordinal)).Sum(p => p.Value.ElementCount());
+        Assert.Contains("<th>strategy</th><td>fine-tune</td>", html);
+        Assert.Contains($"<th>new head parameters</th><td>{head.ToString("N0", CultureInfo.InvariantCulture)}</td>", html);
+        Assert.True(html.IndexOf("<th>run</th><td>test</td>", StringComparison.Ordinal) < html.IndexOf("Training curves", StringComparison.Ordinal));
+
+        // Ticks at round numbers, accuracy in percent, one epoch axis (1-6) for loss, accuracy and learning rate.
+        static string[] Ticks(Match svg, string anchor) =>
+            [.. Regex.Matches(svg.Value, $"text-anchor=\"{anchor}\">([^<]+)</text>").Select(m => m.Groups[1].Value)];
+        Assert.Equal(["0", "0.5", "1", "1.5", "2", "2.5"], Ticks(svgs[0], "end"));
+        Assert.Equal(["0 %", "20 %", "40 %", "60 %", "80 %", "100 %"], Ticks(svgs[1], "end"));
+        Assert.Equal(["0", "0.005", "0.01"], Ticks(svgs[2], "end"));
+        foreach (var chart in svgs.Take(3))
+            Assert.Equal(["1", "2", "3", "4", "5", "6", "epoch"], Ticks(chart, "middle"));
 
         Screenshot(report);
     }
