@@ -63,16 +63,9 @@ public static class EvaluateCommand
         }
     }
 
-    private static (Evaluation Evaluation, IReadOnlyList<string> Skipped) Evaluate(ImageClassifier classifier, ImageDataset dataset)
-    {
-        (Evaluation, IReadOnlyList<string>) result = default;
-        ProgressConsole.Create().Progress().AutoClear(true).Start(progress =>
-        {
-            var task = progress.AddTask("classifying", maxValue: dataset.Count);
-            result = DatasetEvaluator.Run(classifier, dataset, done => task.Increment(done));
-        });
-        return result;
-    }
+    private static (Evaluation Evaluation, IReadOnlyList<string> Skipped) Evaluate(ImageClassifier classifier, ImageDataset dataset) =>
+        LiveProgress.ToStandardError().Run("evaluating", dataset.Count, "images",
+            progress => DatasetEvaluator.Run(classifier, dataset, done => progress.Advance(done, done)));
 
     private static JsonObject Json(Evaluation evaluation, IReadOnlyList<string> skipped) => new()
     {

@@ -8,6 +8,7 @@ using OnnxTrainer.Inference.Preprocessing;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Reports;
+using OnnxTrainer.Training;
 using Spectre.Console;
 
 namespace OnnxTrainer.Cli;
@@ -51,13 +52,13 @@ public static class ExportCommand
             var model = ModelReader.Load(source);
             if (format == "int8" && calibration is null)
                 throw new ArgumentException("--format int8 needs --calibration DATA (images to measure activation ranges on)");
-            var status = ProgressConsole.Create().Status();
-            var converted = status.Start($"converting to {format}", _ => format switch
+            var progress = LiveProgress.ToStandardError();
+            var converted = format switch
             {
                 "fp16" => Float16Weights.Convert(model),
-                "int8" => Int8Quantizer.Quantize(model, CalibrationBatches(model, calibration!, calibrationImages)),
+                "int8" => Calibrate(model, calibration!, calibrationImages, progress),
                 _ => model,
-            });
+            };
             ModelWriter.Save(converted, target);
             Console.Error.WriteLine($"wrote {target}");
 
@@ -66,7 +67,7 @@ public static class ExportCommand
             foreach (var other in Formats.Skip(1).Where(f => File.Exists(Path.Combine(runDirectory, $"model.{f}.onnx"))))
                 rows.Add((other, Path.Combine(runDirectory, $"model.{other}.onnx"), null));
             if (validation is not null)
-                rows = [.. rows.Select(r => (r.Format, r.Path, (Evaluation?)status.Start($"evaluating {r.Format}", _ => Evaluate(r.Path, validation))))];
+                rows = [.. rows.Select(r => (r.Format, r.Path, (Evaluation?)Evaluate(r.Format, r.Path, validation, progress)))];
             if (json) Console.WriteLine(Json(rows).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else Print(rows);
             return 0;
@@ -77,21 +78,32 @@ public static class ExportCommand
         }
     }
 
-    /// <summary>Preprocessed batches of up to <paramref name="count"/> images, a stratified sample of the folder.</summary>
-    private static IEnumerable<(float[] Images, long[] Shape)> CalibrationBatches(Model model, string data, int count)
+    /// <summary>int8 with activation ranges measured on up to <paramref name="count"/> images, a stratified sample of the folder.</summary>
+    private static Model Calibrate(Model model, string data, int count, LiveProgress progress)
     {
         if (count < 1) throw new ArgumentException("--calibration-images must be at least 1");
         var preprocessing = PreprocessingSpec.FromMetadata(model.Metadata.ToDictionary(kv => kv.Key, kv => kv.Value));
         var dataset = ImageDataset.FromFolder(data);
         if (count < dataset.Count) dataset = dataset.SplitStratified((double)count / dataset.Count, seed: 0).Validation;
         var loader = new DataLoader(dataset, preprocessing, new DataLoaderOptions { BatchSize = CalibrationBatch });
-        return loader.ReadEpoch(0).Select(batch => (batch.Images, batch.Shape));
+        return progress.Run("int8 calibration", loader.BatchesPerEpoch, "batches", phase => Int8Quantizer.Quantize(model, Counted(loader.ReadEpoch(0), phase)));
     }
 
-    private static Evaluation Evaluate(string modelPath, string data)
+    /// <summary>The batches, each counted once the quantizer has run it (when it asks for the next).</summary>
+    private static IEnumerable<(float[] Images, long[] Shape)> Counted(IEnumerable<DataBatch> batches, PhaseProgress phase)
+    {
+        foreach (var batch in batches)
+        {
+            yield return (batch.Images, batch.Shape);
+            phase.Advance(1, batch.Count);
+        }
+    }
+
+    private static Evaluation Evaluate(string format, string modelPath, string data, LiveProgress progress)
     {
         using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = int.MaxValue });
-        return DatasetEvaluator.Run(classifier, ImageDataset.FromFolder(data)).Evaluation;
+        var dataset = ImageDataset.FromFolder(data);
+        return progress.Run($"evaluating {format}", dataset.Count, "images", phase => DatasetEvaluator.Run(classifier, dataset, done => phase.Advance(done, done)).Evaluation);
     }
 
     private static JsonArray Json(List<(string Format, string Path, Evaluation? Evaluation)> rows) =>

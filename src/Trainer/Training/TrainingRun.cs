@@ -20,6 +20,7 @@ public sealed class TrainingRun
     private readonly RunSetup _setup;
     private readonly TrainingRunOptions _options;
     private readonly StopSignal _stop;
+    private readonly LiveProgress _progress;
     private readonly TextWriter _log;
     private readonly Dictionary<string, Tensor> _parameters;
     private readonly MetricsLog _metrics;
@@ -36,6 +37,7 @@ public sealed class TrainingRun
         _options = options;
         _stop = stop;
         _log = log;
+        _progress = LiveProgress.ToStandardError(options.ShowProgress);
         _parameters = new Dictionary<string, Tensor>(setup.InitialParameters());
         _metrics = new MetricsLog(Path.Combine(options.RunDirectory, MetricsFile));
         var recipe = setup.Recipe;
@@ -233,7 +235,8 @@ public sealed class TrainingRun
             string? stop = null;
             int batches = run._trainLoader.BatchesPerEpoch;
 
-            void Step(float[] inputs, long[] shape, long[] labels)
+            // Returns the batch's loss, for the progress display.
+            float Step(float[] inputs, long[] shape, long[] labels)
             {
                 lr = schedule.RateAt(session.Step);
                 var masks = dropout.Masks.Count == 0 ? null : dropout.Draw(labels.Length, epoch, batchIndex);
@@ -241,7 +244,7 @@ public sealed class TrainingRun
                 if (!float.IsFinite(result.Loss))
                 {
                     stop = $"the loss became {result.Loss} at epoch {epoch + 1}, batch {batchIndex + 1}; the last good checkpoint is kept (try a lower learning rate)";
-                    return;
+                    return result.Loss;
                 }
                 UpdateRunningStatistics(result);
                 lossSum += result.Loss * labels.Length;
@@ -253,38 +256,21 @@ public sealed class TrainingRun
                     run.SaveCheckpoint(run._options.RunDirectory, session, session.Step, epoch, new LoopPosition(stage, batchIndex, run._early.EpochsWithoutImprovement), plan.Trainable, lr);
                     stop = $"stopped on request at epoch {epoch + 1}, batch {batchIndex}; resume with --resume";
                 }
+                return result.Loss;
             }
 
-            void Progress(Action<Action> body)
+            var epochBatches = run._trainLoader.EpochBatches(epoch);
+            bool fromCache = _trainCache is not null && epochBatches.All(b => _trainCache.ContainsAll(b));
+            string phase = $"epoch {epoch + 1}/{recipe.Epochs}" +
+                (prefix is null ? "" : fromCache ? " (cached features)" : _trainCache is not null ? " (frozen prefix, caching features)" : " (frozen prefix)");
+            run._progress.Run(phase, batches, "batches", progress =>
             {
-                if (!run._options.ShowProgress || Console.IsOutputRedirected)
-                {
-                    body(() => { });
-                    return;
-                }
-                AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .Start(ctx =>
-                    {
-                        var task = ctx.AddTask($"epoch {epoch + 1}/{recipe.Epochs}", maxValue: batches);
-                        task.Increment(firstBatch);
-                        body(() =>
-                        {
-                            task.Description = $"epoch {epoch + 1}/{recipe.Epochs} loss {lossSum / Math.Max(seen, 1):F4}";
-                            task.Increment(1);
-                        });
-                    });
-            }
-
-            Progress(advance =>
-            {
-                var epochBatches = run._trainLoader.EpochBatches(epoch);
-                if (_trainCache is not null && epochBatches.All(b => _trainCache.ContainsAll(b)))
+                if (fromCache)
                 {
                     foreach (var indices in epochBatches.Skip(firstBatch))
                     {
                         var labels = indices.Select(i => (long)run._setup.Data.Train.Samples[i].Label).ToArray();
-                        Step(_trainCache.Gather(indices), [indices.Length, .. prefix!.FeatureShape], labels);
-                        advance();
+                        progress.Advance(1, labels.Length, Step(_trainCache!.Gather(indices), [indices.Length, .. prefix!.FeatureShape], labels));
                         if (stop is not null) return;
                     }
                     return;
@@ -292,11 +278,10 @@ public sealed class TrainingRun
                 foreach (var batch in run._trainLoader.ReadEpoch(epoch).Skip(firstBatch))
                 {
                     var (inputs, shape) = Inputs(batch, _trainCache);
-                    Step(inputs, shape, batch.Labels);
-                    advance();
+                    progress.Advance(1, batch.Count, Step(inputs, shape, batch.Labels));
                     if (stop is not null) return;
                 }
-            });
+            }, done: firstBatch);
             if (stop is not null) return stop;
 
             foreach (var (name, value) in session.Parameters()) run._parameters[name] = value;
@@ -372,14 +357,18 @@ public sealed class TrainingRun
                     yield return (inputs, shape, batch.Labels);
                 }
             }
-            foreach (var (inputs, shape, labels) in Batches())
+            run._progress.Run("validation", loader.BatchesPerEpoch, "batches", progress =>
             {
-                var result = session.Evaluate(inputs, shape, labels);
-                loss += result.Loss * labels.Length;
-                correct += result.CorrectAmongTop(labels, 1);
-                top5 += result.CorrectAmongTop(labels, Math.Min(5, result.Classes));
-                seen += labels.Length;
-            }
+                foreach (var (inputs, shape, labels) in Batches())
+                {
+                    var result = session.Evaluate(inputs, shape, labels);
+                    loss += result.Loss * labels.Length;
+                    correct += result.CorrectAmongTop(labels, 1);
+                    top5 += result.CorrectAmongTop(labels, Math.Min(5, result.Classes));
+                    seen += labels.Length;
+                    progress.Advance(1, labels.Length, result.Loss);
+                }
+            });
             return (loss / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), (double)top5 / Math.Max(seen, 1));
         }
 
