@@ -31,6 +31,12 @@ public static class GeneratedFixtures
     public static readonly IReadOnlyList<(string Name, string Current)> OldOpsetModels =
         [.. new[] { "resnet_small", "mobilenet_v2_small", "squeezenet1_1_small" }.SelectMany(m => new[] { 9, 11, 12 }.Select(k => ($"{m}_opset{k}", m)))];
 
+    /// <summary>
+    /// Full-width models at 224 px with BatchNorm statistics calibrated and every 1-D parameter moved off its default, with
+    /// a float64 gradient reference at batch 2 and the activations near a kink: the 7x7 planes of the last stages.
+    /// </summary>
+    public static readonly IReadOnlyList<string> CalibratedModels = ["resnet18_calibrated", "mobilenet_v2_calibrated"];
+
     /// <summary>Every generated model: the full-size ResNet-18 (1000 classes, 224x224) and the small ones.</summary>
     public static readonly IReadOnlyList<string> AllModels = ["resnet18", .. SmallModels];
 
