@@ -29,7 +29,10 @@ var modelPath = Path.Combine(Directory.CreateTempSubdirectory("onnx-trainer-feat
 ClassifierExporter.Save(assembly.Model, new Dictionary<string, OnnxTrainer.Ir.Tensor>(),
     new ClassifierExport(["a", "b", "c", "d", "e"], spec, "name: benchmark\n", "{}"), modelPath);
 
+// No spin-waiting on either side (ImageClassifier's setting; the peer runs with OMP_WAIT_POLICY=PASSIVE): on a
+// shared machine spinning threads measure the load more than the model.
 using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads };
+options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
 using var session = new InferenceSession(modelPath, options);
 using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { Threads = threads, MaxBatchSize = batch });
 var random = new Random(1);
@@ -77,6 +80,12 @@ JsonElement Torch()
     var info = new ProcessStartInfo("/usr/bin/python3", [script, threads.ToString(CultureInfo.InvariantCulture), batch.ToString(CultureInfo.InvariantCulture), photos])
     {
         RedirectStandardOutput = true,
+        Environment =
+        {
+            ["OMP_WAIT_POLICY"] = "PASSIVE",
+            ["MALLOC_MMAP_THRESHOLD_"] = "33554432",
+            ["MALLOC_TRIM_THRESHOLD_"] = "68719476736",
+        },
     };
     using var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start /usr/bin/python3");
     var output = process.StandardOutput.ReadToEnd();

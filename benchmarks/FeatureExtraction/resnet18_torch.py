@@ -4,7 +4,9 @@ FLOPs as ImageNet's), eval mode, no autograd, N threads; prints one JSON line.
 
     /usr/bin/python3 benchmarks/FeatureExtraction/resnet18_torch.py THREADS BATCH PHOTOS_TRAIN_FOLDER
 
-forward: a pre-made [BATCH, 3, 224, 224] tensor, 5 trials of at least 2 s each, the median rate.
+forward: a pre-made [BATCH, 3, 224, 224] tensor, 5 trials of at least 2 s each, the median rate. Model and input
+in channels_last (PyTorch's advice for CNNs on CPU and its fastest state here, see training_step_torch.py); the
+harness starts this script with OMP_WAIT_POLICY=PASSIVE and glibc malloc tuned as training_step_torch.py explains.
 photos: the folder's images through PIL decode, Resize(224), CenterCrop(224), ToTensor, Normalize and the
 forward pass (ImageFolder + DataLoader in-process), the whole folder once after a warm-up pass.
 """
@@ -20,8 +22,8 @@ from torchvision.datasets import ImageFolder
 
 threads, batch, photos = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 torch.set_num_threads(threads)
-model = torchvision.models.resnet18().eval()
-x = torch.rand(batch, 3, 224, 224)
+model = torchvision.models.resnet18().eval().to(memory_format=torch.channels_last)
+x = torch.rand(batch, 3, 224, 224).contiguous(memory_format=torch.channels_last)
 
 
 def forward_rate():
@@ -44,7 +46,7 @@ def photos_rate():
         for rounds in range(2):  # the first pass warms the file cache and the allocator
             start, images = time.perf_counter(), 0
             for inputs, _ in loader:
-                model(inputs)
+                model(inputs.contiguous(memory_format=torch.channels_last))
                 images += len(inputs)
     return images / (time.perf_counter() - start)
 
