@@ -24,12 +24,16 @@ public static class TrainingGraph
     /// Further outputs of the forward graph to keep, after the gradients and in this order (e.g. the batch
     /// statistics that <see cref="BatchNormTraining"/> adds); by default only <c>loss</c> and <c>logits</c> are kept.
     /// </param>
-    public static Model BuildTraining(Model forward, IReadOnlyList<string> trainable, LossOptions loss, IReadOnlyList<string>? keptOutputs = null) =>
-        Build(forward, trainable, loss, withGradients: true, keptOutputs ?? []);
+    /// <param name="target">The device the graph is built for (default: <see cref="ArtifactTarget.Cpu"/>).</param>
+    public static Model BuildTraining(Model forward, IReadOnlyList<string> trainable, LossOptions loss, IReadOnlyList<string>? keptOutputs = null,
+        ArtifactTarget? target = null) =>
+        Build(forward, trainable, loss, withGradients: true, keptOutputs ?? [], target ?? ArtifactTarget.Cpu);
 
-    public static Model BuildEval(Model forward, IReadOnlyList<string> trainable, LossOptions loss) => Build(forward, trainable, loss, withGradients: false, []);
+    public static Model BuildEval(Model forward, IReadOnlyList<string> trainable, LossOptions loss, ArtifactTarget? target = null) =>
+        Build(forward, trainable, loss, withGradients: false, [], target ?? ArtifactTarget.Cpu);
 
-    private static Model Build(Model forward, IReadOnlyList<string> trainable, LossOptions lossOptions, bool withGradients, IReadOnlyList<string> keptOutputs)
+    private static Model Build(Model forward, IReadOnlyList<string> trainable, LossOptions lossOptions, bool withGradients, IReadOnlyList<string> keptOutputs,
+        ArtifactTarget target)
     {
         // Work on a copy: callers keep their forward model. The emitted graphs use the working opset's operator forms.
         var model = ModelReader.Copy(forward, "forward model");
@@ -74,11 +78,11 @@ public static class TrainingGraph
         graph.Outputs.Clear();
         graph.Outputs.Add(loss);
         graph.Outputs.Add(logits);
-        if (withGradients) GradientBuilder.Build(graph, opset, loss, parameters);
+        if (withGradients) GradientBuilder.Build(graph, opset, loss, parameters, target.Gradients);
         graph.Outputs.AddRange(kept);
         graph.RemoveDeadNodes();
         ShapeInference.Run(graph, opset); // the gradients' shapes, which the stacking reads
-        ConvBatchStacking.Apply(graph, opset);
+        if (target.BatchStacking) ConvBatchStacking.Apply(graph, opset);
         graph.Inputs.RemoveAll(further.Contains);
         graph.Inputs.AddRange(further);
         return model;

@@ -12,7 +12,8 @@ public static class GradientBuilder
     public const string GradientSuffix = "_grad";
 
     /// <summary>Builds the backward graph; returns the gradient outputs in the order of <paramref name="parameters"/>.</summary>
-    public static IReadOnlyList<Value> Build(Graph graph, long opset, Value loss, IReadOnlyList<Value> parameters)
+    /// <param name="formulations">Where rules have a choice (default: <see cref="GradientFormulations.Cpu"/>).</param>
+    public static IReadOnlyList<Value> Build(Graph graph, long opset, Value loss, IReadOnlyList<Value> parameters, GradientFormulations? formulations = null)
     {
         if (loss.Type?.Shape is not { } lossShape || lossShape.Any(d => d.Value != 1))
             throw new GraphException($"loss '{loss.Name}' must be a scalar with a known shape (got {loss.Type})");
@@ -35,7 +36,7 @@ public static class GradientBuilder
                     $"no gradient rule for op '{node.OpType}' (node '{node.Name}') on the path from the trainable parameters to the loss; " +
                     $"supported: {string.Join(", ", GradientRegistry.SupportedOps)}");
 
-            var context = new GradientContext(graph, opset, node, upstream, dependsOnParameter.Contains);
+            var context = new GradientContext(graph, opset, node, upstream, dependsOnParameter.Contains, formulations ?? GradientFormulations.Cpu);
             var gradients = rule.Build(context);
             if (gradients.Length != node.Inputs.Count)
                 throw new InvalidOperationException($"gradient rule for {node.OpType} returned {gradients.Length} gradients for {node.Inputs.Count} inputs");

@@ -14,15 +14,20 @@ public sealed class GradientContext : GraphBuilder
     private readonly Func<Value, bool> _needsGradient;
     private Value? _one;
 
-    internal GradientContext(Graph graph, long opset, Node node, IReadOnlyList<Value?> upstream, Func<Value, bool> needsGradient)
+    internal GradientContext(Graph graph, long opset, Node node, IReadOnlyList<Value?> upstream, Func<Value, bool> needsGradient,
+        GradientFormulations formulations)
         : base(graph, opset, $"{node.Name}_grad")
     {
         Node = node;
+        Formulations = formulations;
         _upstream = upstream;
         _needsGradient = needsGradient;
     }
 
     public Node Node { get; }
+
+    /// <summary>Which formulation to emit where a rule has a choice.</summary>
+    public GradientFormulations Formulations { get; }
 
     public Value I(int i) => Node.Input(i) ?? throw new GraphException($"{Node}: input {i} is absent");
 

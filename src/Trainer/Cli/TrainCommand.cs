@@ -17,8 +17,7 @@ public static class TrainCommand
         var recipe = new Argument<string>("recipe") { Description = "YAML recipe (see recipes/README.md)" };
         var set = RecipeOptions.Set();
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
-        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => ExecutionOptions.Cpu };
-        device.AcceptOnlyFromAmong([.. ExecutionOptions.Devices]);
+        var device = RecipeOptions.Device();
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per session (default: one per core)" };
         threads.Validators.Add(r => { if (r.GetValue(threads) < 0) r.AddError("--threads must be 0 (one per core) or more"); });
         var chunks = new Option<int>("--chunks") { Description = "split each training batch into N chunks run at once, each on a share of the threads (default: up to one per thread where the trainable layers work over large planes; 1: off)" };

@@ -19,13 +19,13 @@ public static class ChunkPolicy
 
     /// <summary>
     /// Chunks for a training graph: the most (up to one per thread and one per image) that keep
-    /// <see cref="MinimumPositionsPerChunk"/>; one where images interact (batch statistics) or off the CPU; the
+    /// <see cref="MinimumPositionsPerChunk"/>; one where images interact (batch statistics) or where the tensors stay on a device; the
     /// execution options' count where they set one.
     /// </summary>
     /// <param name="positionsPerImage">The trainable layers' output positions per image (<see cref="PositionsPerImage"/>).</param>
     public static int Chunks(ExecutionOptions execution, bool batchStatistics, double positionsPerImage, int batchSize)
     {
-        if (execution.Device != ExecutionOptions.Cpu || batchStatistics) return 1;
+        if (execution.KeepsTensorsOnDevice || batchStatistics) return 1;
         if (execution.Chunks > 0) return execution.Chunks;
         double byPositions = Math.Floor(positionsPerImage * batchSize / MinimumPositionsPerChunk);
         return (int)Math.Clamp(byPositions, 1, Math.Min(execution.ResolvedThreads, batchSize));

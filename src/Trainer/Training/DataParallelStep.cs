@@ -18,7 +18,9 @@ namespace OnnxTrainer.Training;
 /// at 224 px, batch 16, MobileNetV2's from 438-449 to 402-420 and ResNet-18's from 696-741 to 642-644.
 /// </para>
 /// Only valid where images do not interact within a batch: BatchNorm with batch statistics needs one chunk
-/// (<see cref="ChunkPolicy"/> decides how many). Owns native sessions and memory: dispose it.
+/// (<see cref="ChunkPolicy"/> decides how many). With <see cref="DeviceTensors"/> (one chunk) the gradients are tensors
+/// in the device's memory, written by each run and read by the optimizer there; only the loss and logits come back to
+/// the host. Owns native sessions and memory: dispose it.
 /// </summary>
 public sealed class DataParallelStep : IDisposable
 {
@@ -33,10 +35,14 @@ public sealed class DataParallelStep : IDisposable
     /// <param name="classWeights">The loss's per-class weights (null: every image weighs 1).</param>
     /// <param name="extraOutputs">Further outputs returned with each step; only with one chunk.</param>
     /// <param name="configure">Adjusts each chunk's session options (given its index), e.g. to profile.</param>
+    /// <param name="device">Where the gradients live (one chunk); null: host arrays.</param>
     public DataParallelStep(byte[] model, ExecutionOptions execution, int chunks, IReadOnlyList<(string Name, long[] Dims)> gradients,
-        IReadOnlyList<float>? classWeights = null, IReadOnlyList<string>? extraOutputs = null, Action<SessionOptions, int>? configure = null)
+        IReadOnlyList<float>? classWeights = null, IReadOnlyList<string>? extraOutputs = null, Action<SessionOptions, int>? configure = null,
+        DeviceTensors? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunks, 1);
+        if (device is not null && chunks > 1)
+            throw new ArgumentException("device-resident gradients are one chunk's: the chunks' sum is taken on the host", nameof(chunks));
         _extraOutputs = extraOutputs ?? [];
         if (chunks > 1 && _extraOutputs.Count > 0)
             throw new ArgumentException("further outputs (batch statistics) describe the whole batch: they need one chunk", nameof(extraOutputs));
@@ -48,14 +54,17 @@ public sealed class DataParallelStep : IDisposable
         {
             using var options = execution.CreateSessionOptions(threadsPerChunk);
             configure?.Invoke(options, k);
-            _workers[k] = new Worker(new InferenceSession(model, options), gradients);
+            _workers[k] = new Worker(new InferenceSession(model, options), gradients, device);
         }
     }
 
     public int Chunks => _workers.Length;
 
     /// <summary>The combined gradients, in constructor order; overwritten by each <see cref="Run"/>.</summary>
-    public IReadOnlyList<(string Name, float[] Data, OrtValue Value)> Gradients => _workers[0].Gradients;
+    public IReadOnlyList<(string Name, OrtValue Value)> Gradients => _workers[0].Gradients;
+
+    /// <summary>The gradients as host arrays (a copy from the device where they live there).</summary>
+    public IReadOnlyList<(string Name, float[] Data)> HostGradients() => _workers[0].HostGradients();
 
     /// <summary>One forward and backward pass on a batch; the gradients land in <see cref="Gradients"/>.</summary>
     /// <param name="parameters">Current values of the trainable parameters (read only).</param>
@@ -107,16 +116,17 @@ public sealed class DataParallelStep : IDisposable
     {
         const int Block = 1 << 16;
         var blocks = new List<(int Tensor, int Start, int Length)>();
-        for (int t = 0; t < Gradients.Count; t++)
-            for (int start = 0; start < Gradients[t].Data.Length; start += Block)
-                blocks.Add((t, start, Math.Min(Block, Gradients[t].Data.Length - start)));
+        var host = _workers.Select(w => w.HostGradients()).ToArray();
+        for (int t = 0; t < host[0].Count; t++)
+            for (int start = 0; start < host[0][t].Data.Length; start += Block)
+                blocks.Add((t, start, Math.Min(Block, host[0][t].Data.Length - start)));
         Parallel.For(0, blocks.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, b =>
         {
             var (t, start, length) = blocks[b];
-            var sum = _workers[0].Gradients[t].Data.AsSpan(start, length);
+            var sum = host[0][t].Data.AsSpan(start, length);
             TensorPrimitives.Multiply(sum, shares[0], sum);
             for (int k = 1; k < shares.Length; k++)
-                TensorPrimitives.MultiplyAdd(_workers[k].Gradients[t].Data.AsSpan(start, length), shares[k], sum, sum);
+                TensorPrimitives.MultiplyAdd(host[k][t].Data.AsSpan(start, length), shares[k], sum, sum);
         });
     }
 
@@ -133,21 +143,27 @@ public sealed class DataParallelStep : IDisposable
     {
         private readonly OrtIoBinding _binding;
         private readonly RunOptions _runOptions = new();
+        private readonly float[][]? _hostGradients;
+        private readonly DeviceTensors? _device;
 
-        public Worker(InferenceSession session, IReadOnlyList<(string Name, long[] Dims)> gradients)
+        public Worker(InferenceSession session, IReadOnlyList<(string Name, long[] Dims)> gradients, DeviceTensors? device)
         {
             Session = session;
             _binding = session.CreateIoBinding();
-            Gradients = [.. gradients.Select(g =>
-            {
-                var data = new float[Ir.Tensor.ElementCount(g.Dims)];
-                return (g.Name, data, OrtValue.CreateTensorValueFromMemory(data, g.Dims));
-            })];
+            _device = device;
+            var zeros = gradients.Select(g => new float[Ir.Tensor.ElementCount(g.Dims)]).ToArray();
+            if (device is null) _hostGradients = zeros;
+            Gradients = [.. gradients.Select((g, i) =>
+                (g.Name, device is null ? OrtValue.CreateTensorValueFromMemory(zeros[i], g.Dims) : device.Upload(zeros[i], g.Dims)))];
         }
 
         public InferenceSession Session { get; }
 
-        public IReadOnlyList<(string Name, float[] Data, OrtValue Value)> Gradients { get; }
+        public IReadOnlyList<(string Name, OrtValue Value)> Gradients { get; }
+
+        /// <summary>The gradient buffers themselves where they are host arrays, else copies from the device.</summary>
+        public IReadOnlyList<(string Name, float[] Data)> HostGradients() =>
+            [.. Gradients.Select((g, i) => (g.Name, _hostGradients?[i] ?? _device!.Download(g.Value)))];
 
         /// <summary>Runs images [start, start + count) of the batch.</summary>
         public StepResult Run(float[] images, long[] shape, long[] labels, IReadOnlyList<(string Name, OrtValue Value)> parameters,
@@ -174,7 +190,7 @@ public sealed class DataParallelStep : IDisposable
                 _binding.BindOutputToDevice(TrainingGraph.LossName, OrtMemoryInfo.DefaultInstance);
                 _binding.BindOutputToDevice(TrainingGraph.LogitsName, OrtMemoryInfo.DefaultInstance);
                 foreach (var name in extraOutputs) _binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
-                foreach (var (name, _, value) in Gradients) _binding.BindOutput(name, value);
+                foreach (var (name, value) in Gradients) _binding.BindOutput(name, value);
                 Session.RunWithBinding(_runOptions, _binding);
             }
             finally
@@ -201,7 +217,7 @@ public sealed class DataParallelStep : IDisposable
             _binding.Dispose();
             Session.Dispose();
             _runOptions.Dispose();
-            foreach (var (_, _, value) in Gradients) value.Dispose();
+            foreach (var (_, value) in Gradients) value.Dispose();
         }
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Inference;
 
 namespace OnnxTrainer.Training;
@@ -7,7 +8,12 @@ namespace OnnxTrainer.Training;
 /// <param name="Threads">Threads per session; 0: one per core.</param>
 /// <param name="Chunks">Chunks a training batch is split into, run at once (<see cref="DataParallelStep"/>); 0: as
 /// <see cref="ChunkPolicy"/> chooses.</param>
-public sealed record ExecutionOptions(string Device = ExecutionOptions.Cpu, int Threads = 0, int Chunks = 0)
+/// <param name="DeviceResident">Keep parameters, gradients and optimizer state in tensors ONNX Runtime allocated on the
+/// device (<see cref="DeviceTensors"/>), one training session, as CUDA always does; on the CPU this runs that path for
+/// tests, since the CPU's own loop wraps host arrays instead and splits batches into chunks.</param>
+/// <param name="Target">The formulations the graphs are built with; null: the device's (<see cref="ResolvedTarget"/>).</param>
+public sealed record ExecutionOptions(string Device = ExecutionOptions.Cpu, int Threads = 0, int Chunks = 0, bool DeviceResident = false,
+    ArtifactTarget? Target = null)
 {
     public const string Cpu = "cpu";
     public const string Cuda = "cuda";
@@ -16,6 +22,20 @@ public sealed record ExecutionOptions(string Device = ExecutionOptions.Cpu, int 
     public static readonly IReadOnlyList<string> Devices = [Cpu, Cuda];
 
     public int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+
+    /// <summary>Whether the loop keeps its tensors in device memory (<see cref="DeviceTensors"/>).</summary>
+    public bool KeepsTensorsOnDevice => DeviceResident || Device != Cpu;
+
+    /// <summary>The graphs' formulations: the CPU's rewrites on the CPU, the plain ones elsewhere until measured there.</summary>
+    public ArtifactTarget ResolvedTarget => Target ?? (Device == Cpu ? ArtifactTarget.Cpu : ArtifactTarget.Plain);
+
+    /// <summary>ONNX Runtime's execution provider for the device.</summary>
+    public string ProviderName => Device == Cuda ? CudaAvailability.ProviderName : "CPUExecutionProvider";
+
+    /// <summary>The memory where device-resident tensors live: the GPU's for CUDA, the host's for the CPU.</summary>
+    public OrtMemoryInfo DeviceMemory() => Device == Cuda
+        ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default)
+        : OrtMemoryInfo.DefaultInstance;
 
     /// <param name="threads">Intra-op threads of this session instead of <see cref="ResolvedThreads"/>.</param>
     public SessionOptions CreateSessionOptions(int? threads = null)

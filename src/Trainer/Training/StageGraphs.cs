@@ -36,13 +36,14 @@ public sealed record StageGraphs(
     /// <see cref="BatchStatistics"/> for the running update); the eval graphs keep the running statistics.
     /// </param>
     /// <param name="seed">Seeds the artifact's in-graph dropout sampling.</param>
-    public static StageGraphs Build(Model forward, StagePlan stage, OptimizerSpec optimizer, LossOptions loss, bool trainBatchNorm, int seed)
+    /// <param name="target">The device the graphs are built for.</param>
+    public static StageGraphs Build(Model forward, StagePlan stage, OptimizerSpec optimizer, LossOptions loss, bool trainBatchNorm, int seed, ArtifactTarget target)
     {
         var trainable = stage.Trainable;
         var (trainingForward, statistics) = TrainingForward(forward, trainable, trainBatchNorm);
         var kept = statistics.SelectMany(s => new[] { s.BatchMean, s.BatchVariance }).ToList();
-        var training = TrainingGraph.BuildTraining(HeadDropout.Sampled(trainingForward, seed), trainable, loss, kept);
-        var eval = TrainingGraph.BuildEval(forward, trainable, loss);
+        var training = TrainingGraph.BuildTraining(HeadDropout.Sampled(trainingForward, seed), trainable, loss, kept, target);
+        var eval = TrainingGraph.BuildEval(forward, trainable, loss, target);
         var shapes = trainable.Select(name => (name, forward.Graph[name].Initializer!.Dims)).ToList();
         var options = OptimizerOptions(optimizer) with
         {
@@ -56,16 +57,16 @@ public sealed record StageGraphs(
         var prefix = FrozenPrefix.Split(loopForward, trainable);
         if (prefix is null)
         {
-            var loopTraining = masks.Count == 0 ? training : TrainingGraph.BuildTraining(loopForward, trainable, loss, kept);
+            var loopTraining = masks.Count == 0 ? training : TrainingGraph.BuildTraining(loopForward, trainable, loss, kept, target);
             return new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, loopTraining, eval, masks) { PositionsPerImage = positions };
         }
         return new StageGraphs(trainable, statistics, training, eval, optimizerModel, prefix,
-            TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept), LoopEvalFor(forward, trainable, loss), masks) { PositionsPerImage = positions };
+            TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept, target), LoopEvalFor(forward, trainable, loss, target), masks) { PositionsPerImage = positions };
     }
 
     /// <summary>The eval graph the loop runs (over the trainable suffix when the frozen prefix splits off), for the given parameter values.</summary>
-    public static Model LoopEvalFor(Model forward, IReadOnlyList<string> trainable, LossOptions loss) =>
-        TrainingGraph.BuildEval(FrozenPrefix.Split(forward, trainable)?.Suffix ?? forward, trainable, loss);
+    public static Model LoopEvalFor(Model forward, IReadOnlyList<string> trainable, LossOptions loss, ArtifactTarget target) =>
+        TrainingGraph.BuildEval(FrozenPrefix.Split(forward, trainable)?.Suffix ?? forward, trainable, loss, target);
 
     private static (Model Forward, IReadOnlyList<BatchStatistics> Statistics) TrainingForward(Model forward, IReadOnlyList<string> trainable, bool trainBatchNorm)
     {

@@ -98,7 +98,8 @@ public sealed class TrainingRun
         {
             var plan = _setup.Plan.Stages[stage];
             int stageFirstEpoch = _setup.Plan.Stages.Take(stage).Sum(s => s.Epochs);
-            var graphs = StageGraphs.Build(_setup.ForwardWith(_parameters), plan, recipe.Optimizer, _setup.Loss, _setup.TrainsBatchNorm, recipe.Seed);
+            var graphs = StageGraphs.Build(_setup.ForwardWith(_parameters), plan, recipe.Optimizer, _setup.Loss, _setup.TrainsBatchNorm, recipe.Seed,
+                _options.ExecutionOrDefault.ResolvedTarget);
             if (stage == 0 && resumed is null)
             {
                 graphs.Write(_options.RunDirectory);
@@ -109,7 +110,8 @@ public sealed class TrainingRun
             int chunks = ChunkPolicy.Chunks(execution, graphs.BatchStatistics.Count > 0, graphs.PositionsPerImage, recipe.BatchSize);
             using var session = new TrainingSession(graphs.LoopTraining, graphs.LoopEval, graphs.Optimizer,
                 [.. plan.Trainable.Select(name => (name, _parameters[name]))], resumingHere ? resumed!.Tensors : null, execution, chunks,
-                [.. graphs.BatchStatistics.SelectMany(b => new[] { b.BatchMean, b.BatchVariance })], _setup.Loss.ClassWeights);
+                [.. graphs.BatchStatistics.SelectMany(b => new[] { b.BatchMean, b.BatchVariance })], _setup.Loss.ClassWeights,
+                line => Say(Markup.Escape(line)));
             if (resumingHere) session.Step = resumed!.Step;
             using var prefix = graphs.Prefix is null ? null : new PrefixRunner(graphs.Prefix.Prefix, execution);
             var stageRun = new StageRun(this, plan, session, prefix, Schedule(plan), graphs.BatchStatistics, new DropoutMasks(graphs.DropoutMasks, recipe.Seed));
@@ -288,7 +290,8 @@ public sealed class TrainingRun
             if (batchStatistics.Count > 0)
             {
                 // The eval graph holds running statistics as constants: rebuild it with this epoch's values.
-                session.ReplaceEval(StageGraphs.LoopEvalFor(run._setup.ForwardWith(run._parameters), plan.Trainable, run._setup.Loss));
+                session.ReplaceEval(StageGraphs.LoopEvalFor(run._setup.ForwardWith(run._parameters), plan.Trainable, run._setup.Loss,
+                    run._options.ExecutionOrDefault.ResolvedTarget));
             }
             var (valLoss, valAccuracy, valTop5) = Validate();
             run.ReportSkips($"while decoding in epoch {epoch + 1}");

@@ -8,8 +8,10 @@ namespace OnnxTrainer.Training;
 /// <summary>
 /// Runs the training, eval and optimizer graphs of one set of trainable parameters with ONNX Runtime.
 /// Parameters, gradients and optimizer state live in buffers bound once (IO binding); per step only the
-/// batch and two scalars change. The training graph runs in batch chunks at once (<see cref="DataParallelStep"/>).
-/// Owns native sessions and memory: dispose it.
+/// batch and two scalars change. On the CPU the buffers are host arrays and the training graph runs in batch chunks at
+/// once (<see cref="DataParallelStep"/>); on a device (<see cref="ExecutionOptions.KeepsTensorsOnDevice"/>) they are
+/// tensors in its memory for the whole run: each step copies the batch there once and the loss and logits back, and
+/// parameters go to the host only for checkpoints and export. Owns native sessions and memory: dispose it.
 /// </summary>
 public sealed class TrainingSession : IDisposable
 {
@@ -17,6 +19,7 @@ public sealed class TrainingSession : IDisposable
     private const string StepName = "step";
     private const string OutSuffix = ".out";
 
+    private readonly DeviceTensors? _device;
     private readonly DataParallelStep _training;
     private InferenceSession _eval;
     private readonly ExecutionOptions _execution;
@@ -25,6 +28,10 @@ public sealed class TrainingSession : IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly List<ParameterBuffers> _parameters = [];
     private readonly List<ParameterBuffers> _states = [];
+    private readonly PlacementProbe? _trainingPlacement;
+    private readonly PlacementProbe? _optimizerPlacement;
+    private PlacementProbe? _evalPlacement;
+    private readonly Action<string>? _placementReport;
     private readonly float[] _learningRate = [0f];
     private readonly long[] _step = [0L];
     private readonly OrtValue _learningRateValue;
@@ -36,36 +43,42 @@ public sealed class TrainingSession : IDisposable
     /// <param name="extraOutputs">Further training-graph outputs returned with each step (BatchNorm batch statistics;
     /// only with one chunk).</param>
     /// <param name="classWeights">The loss's per-class weights, which weigh the batch chunks.</param>
+    /// <param name="placementReport">Where device-resident runs report the execution provider of each graph's nodes
+    /// (<see cref="NodePlacement"/>), learned from a profile of each graph's first run; lines of text.</param>
     public TrainingSession(Model training, Model eval, Model optimizer, IReadOnlyList<(string Name, Tensor Value)> parameters,
         IReadOnlyDictionary<string, Tensor>? state, ExecutionOptions execution, int chunks = 1, IReadOnlyList<string>? extraOutputs = null,
-        IReadOnlyList<float>? classWeights = null)
+        IReadOnlyList<float>? classWeights = null, Action<string>? placementReport = null)
     {
         _execution = execution;
+        _device = execution.KeepsTensorsOnDevice ? new DeviceTensors(execution) : null;
+        _placementReport = _device is null ? null : placementReport;
+        _trainingPlacement = Probe("training");
+        _optimizerPlacement = Probe("optimizer");
+        _eval = CreateEval(eval);
         using (var options = execution.CreateSessionOptions())
         {
-            _eval = new InferenceSession(ModelWriter.ToBytes(eval), options);
+            _optimizerPlacement?.Configure(options);
             _optimizer = new InferenceSession(ModelWriter.ToBytes(optimizer), options);
         }
         _training = new DataParallelStep(ModelWriter.ToBytes(training), execution, chunks,
-            [.. parameters.Select(p => (p.Name + Autodiff.GradientBuilder.GradientSuffix, p.Value.Dims))], classWeights, extraOutputs);
+            [.. parameters.Select(p => (p.Name + Autodiff.GradientBuilder.GradientSuffix, p.Value.Dims))], classWeights, extraOutputs,
+            _trainingPlacement is null ? null : (options, _) => _trainingPlacement.Configure(options), _device);
         _learningRateValue = OrtValue.CreateTensorValueFromMemory(_learningRate, []);
         _stepValue = OrtValue.CreateTensorValueFromMemory(_step, []);
 
         var names = parameters.Select(p => p.Name).ToHashSet();
-        foreach (var (name, value) in parameters) _parameters.Add(new ParameterBuffers(name, value));
+        foreach (var (name, value) in parameters) _parameters.Add(new ParameterBuffers(name, value, _device));
         foreach (var input in optimizer.Graph.Inputs)
         {
             if (input.Name is LearningRateName or StepName || names.Contains(input.Name) || input.Name.EndsWith(Autodiff.GradientBuilder.GradientSuffix, StringComparison.Ordinal))
                 continue;
             var dims = input.Type?.KnownDims ?? throw new GraphException($"optimizer state '{input.Name}' has no static shape");
             var initial = state?.GetValueOrDefault(input.Name) ?? Tensor.FromFloats(dims, new float[Tensor.ElementCount(dims)]);
-            _states.Add(new ParameterBuffers(input.Name, initial));
+            _states.Add(new ParameterBuffers(input.Name, initial, _device));
         }
 
         _optimizerBinding = _optimizer.CreateIoBinding();
-        _optimizerBinding.BindInput(LearningRateName, _learningRateValue);
-        _optimizerBinding.BindInput(StepName, _stepValue);
-        foreach (var (name, _, value) in _training.Gradients) _optimizerBinding.BindInput(name, value);
+        foreach (var (name, value) in _training.Gradients) _optimizerBinding.BindInput(name, value);
     }
 
     /// <summary>Optimizer steps taken so far (the next update is step + 1, which bias correction uses).</summary>
@@ -77,16 +90,21 @@ public sealed class TrainingSession : IDisposable
         IReadOnlyList<(string Name, float[] Values, long[] Shape)>? further = null)
     {
         var result = _training.Run(images, shape, labels, [.. _parameters.Select(p => (p.Name, p.Current))], further);
+        _trainingPlacement?.AfterRun(_training.EndProfiling);
         if (!float.IsFinite(result.Loss)) return result;
 
         _learningRate[0] = learningRate;
         _step[0]++;
+        // Bound each step: where the graph reads them on a device, binding is when ONNX Runtime copies them there.
+        _optimizerBinding.BindInput(LearningRateName, _learningRateValue);
+        _optimizerBinding.BindInput(StepName, _stepValue);
         foreach (var buffers in _parameters.Concat(_states))
         {
             _optimizerBinding.BindInput(buffers.Name, buffers.Current);
             _optimizerBinding.BindOutput(buffers.Name + OutSuffix, buffers.Next);
         }
         _optimizer.RunWithBinding(_runOptions, _optimizerBinding);
+        _optimizerPlacement?.AfterRun(() => [_optimizer.EndProfiling()]);
         foreach (var buffers in _parameters.Concat(_states)) buffers.Swap();
         return result;
     }
@@ -99,17 +117,36 @@ public sealed class TrainingSession : IDisposable
         var feeds = new Dictionary<string, OrtValue> { [TrainingGraph.InputName] = input, [TrainingGraph.LabelsName] = labelValue };
         foreach (var p in _parameters) feeds[p.Name] = p.Current;
         using var outputs = _eval.Run(_runOptions, feeds, [TrainingGraph.LossName, TrainingGraph.LogitsName]);
+        _evalPlacement?.AfterRun(() => [_eval.EndProfiling()]);
         return StepResult.Read(outputs, labels.Length);
     }
 
     /// <summary>Replaces the eval graph, e.g. after BatchNorm running statistics (constants in it) were updated.</summary>
     public void ReplaceEval(Model eval)
     {
-        using var options = _execution.CreateSessionOptions();
-        var replacement = new InferenceSession(ModelWriter.ToBytes(eval), options);
+        if (_evalPlacement is { Reported: false })
+        {
+            PlacementProbe.Abandon(_eval.EndProfiling);
+            _evalPlacement = null;
+        }
+        var replacement = CreateEval(eval);
         _eval.Dispose();
         _eval = replacement;
     }
+
+    /// <summary>The eval graph's session; on a device, the first one that runs has its node placement reported.</summary>
+    private InferenceSession CreateEval(Model eval)
+    {
+        using var options = _execution.CreateSessionOptions();
+        if (_evalPlacement is null && Probe("eval") is { } probe)
+        {
+            _evalPlacement = probe;
+            probe.Configure(options);
+        }
+        return new InferenceSession(ModelWriter.ToBytes(eval), options);
+    }
+
+    private PlacementProbe? Probe(string graph) => _placementReport is null ? null : new PlacementProbe(graph, _execution.ProviderName, _placementReport);
 
     /// <summary>Current parameters and optimizer state by name, copied out (for checkpoints and export).</summary>
     public IReadOnlyDictionary<string, Tensor> Snapshot() =>
@@ -119,6 +156,10 @@ public sealed class TrainingSession : IDisposable
 
     public void Dispose()
     {
+        // A graph that never ran (no validation set, a stop before the first step) leaves its profile unread.
+        if (_trainingPlacement is { Reported: false }) foreach (var path in _training.EndProfiling()) File.Delete(path);
+        if (_optimizerPlacement is { Reported: false }) PlacementProbe.Abandon(_optimizer.EndProfiling);
+        if (_evalPlacement is { Reported: false }) PlacementProbe.Abandon(_eval.EndProfiling);
         _optimizerBinding.Dispose();
         _training.Dispose();
         _eval.Dispose();
@@ -127,5 +168,6 @@ public sealed class TrainingSession : IDisposable
         _learningRateValue.Dispose();
         _stepValue.Dispose();
         foreach (var b in _parameters.Concat(_states)) b.Dispose();
+        _device?.Dispose();
     }
 }

@@ -18,14 +18,29 @@ public class WholeModelGradientTests
     public static TheoryData<string> Models => [.. GeneratedFixtures.SmallModels];
 
     [Theory]
-    [MemberData(nameof(Models))]
-    public void TrainingGraph_AllParametersTrainable_MatchesTorchFloat64(string name) =>
-        AssertGradientsMatchReference(GeneratedFixtures.Load(name), name);
+    [MemberData(nameof(ModelsAndTargets))]
+    public void TrainingGraph_AllParametersTrainable_MatchesTorchFloat64(string name, bool cpuTarget) =>
+        AssertGradientsMatchReference(GeneratedFixtures.Load(name), name, cpuTarget ? ArtifactTarget.Cpu : ArtifactTarget.Plain);
+
+    /// <summary>Every small model with the CPU's rewrites (true) and with the plain formulations CUDA gets (false).</summary>
+    public static TheoryData<string, bool> ModelsAndTargets
+    {
+        get
+        {
+            var data = new TheoryData<string, bool>();
+            foreach (var name in GeneratedFixtures.SmallModels)
+            {
+                data.Add(name, true);
+                data.Add(name, false);
+            }
+            return data;
+        }
+    }
 
     /// <summary>Builds the training graph of <paramref name="forward"/> with every parameter trainable and checks it against <paramref name="referenceName"/>'s reference.</summary>
-    internal static void AssertGradientsMatchReference(Model forward, string referenceName)
+    internal static void AssertGradientsMatchReference(Model forward, string referenceName, ArtifactTarget? target = null)
     {
-        var run = Run(forward, referenceName, withActivations: false);
+        var run = Run(forward, referenceName, withActivations: false, target);
         Assert.Equal(run.Reference["loss"].ToDoubles()[0], run.Outputs[0].Data[0], 4);
         AssertGradients(run, p => Math.Max(1e-3, 10 * run.Reference["grad32err/" + p].ToDoubles()[0]));
     }
@@ -65,11 +80,11 @@ public class WholeModelGradientTests
     private sealed record GradientRun(IReadOnlyDictionary<string, Tensor> Reference, IReadOnlyList<Value> Parameters,
         IReadOnlyList<(double[] Data, long[] Shape)> Outputs, IReadOnlyList<(double[] Values, bool Clip)> Activations);
 
-    private static GradientRun Run(Model forward, string referenceName, bool withActivations)
+    private static GradientRun Run(Model forward, string referenceName, bool withActivations, ArtifactTarget? target = null)
     {
         var reference = SafeTensors.Read(GeneratedFixtures.ReferencePath(referenceName)).Tensors;
         var parameters = Parameters.Of(forward.Graph).ToList();
-        var training = TrainingGraph.BuildTraining(forward, [.. parameters.Select(p => p.Name)], new LossOptions());
+        var training = TrainingGraph.BuildTraining(forward, [.. parameters.Select(p => p.Name)], new LossOptions(), target: target);
         var activations = withActivations
             ? training.Graph.TopologicalOrder().Where(n => n.OpType is "Relu" or "Clip" && !n.Name.Contains(GradientBuilder.GradientSuffix)).ToList()
             : [];

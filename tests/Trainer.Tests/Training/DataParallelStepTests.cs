@@ -49,7 +49,7 @@ public class DataParallelStepTests
                 GradientOutputs(c), ClassWeights);
             Assert.Equal(chunks, step.Chunks);
             var result = step.Run(images, ImageShape, labels, parameters, masks);
-            return (result, step.Gradients.ToDictionary(g => g.Name, g => g.Data.ToArray()));
+            return (result, step.HostGradients().ToDictionary(g => g.Name, g => g.Data.ToArray()));
         }
         finally
         {

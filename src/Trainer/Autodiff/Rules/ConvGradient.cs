@@ -106,7 +106,7 @@ internal sealed partial class ConvGradient : IGradientRule
         if (g.IsPointwise) return PointwiseWeightGradient(c, g, dy);
         if (g.InGroupChannels == 1 && g.Group > 1 && g.Rank == 2) return DepthwiseWeightGradient(c, g, dy);
         if (g.Group > 1) return UnfoldWeightGradient(c, g, dy);
-        if (ShiftedCopiesGaps(g, c.Node) is { } gaps) return ShiftedCopiesWeightGradient(c, g, dy, gaps);
+        if (c.Formulations.ShiftedCopies && ShiftedCopiesGaps(g, c.Node) is { } gaps) return ShiftedCopiesWeightGradient(c, g, dy, gaps);
         if (g.InChannels < PerTapMinimumChannels) return CorrelationWeightGradient(c, g, dy);
         return IsSmallPlane(g, c.Node) ? SmallPlaneWeightGradient(c, g, dy) : PerTapWeightGradient(c, g, dy);
     }

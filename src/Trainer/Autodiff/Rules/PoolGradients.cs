@@ -8,7 +8,7 @@ namespace OnnxTrainer.Autodiff.Rules;
 
 /// <summary>
 /// MaxPool: float 2-D windows at stride 1 or 2 whose forward does not output Indices take
-/// <see cref="MaxPoolPhases"/>, from the pooled values alone. Otherwise: scatter-add GO into zeros at the flat indices
+/// <see cref="MaxPoolPhases"/>, from the pooled values alone, where the formulations ask for it (the CPU's). Otherwise: scatter-add GO into zeros at the flat indices
 /// MaxPool reports. ONNX Runtime's Indices count over the whole tensor (batch and channel offsets included) and keep
 /// the first maximum of a window, which is exactly the subgradient PyTorch uses. The indices come from the forward node:
 /// when it does not output them yet, it is given its optional Indices output, so the forward pass computes them
@@ -23,7 +23,7 @@ internal sealed class MaxPoolGradient : IGradientRule
     {
         var x = c.I(0);
         var geometry = PoolGeometry.Of(c);
-        if (c.Node.Outputs.Count == 1 && MaxPoolPhases.Applies(c, geometry))
+        if (c.Formulations.MaxPoolPhases && c.Node.Outputs.Count == 1 && MaxPoolPhases.Applies(c, geometry))
             return [MaxPoolPhases.Build(c, geometry)];
         bool rowMajor = c.Attr("storage_order", 0) == 0;
         var indices = (c.Node.Outputs.Count, rowMajor) switch
