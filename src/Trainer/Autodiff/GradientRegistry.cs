@@ -46,6 +46,7 @@ public static class GradientRegistry
         Register("Pad", new PadGradient());
         Register("BatchNormalization", new BatchNormalizationGradient());
         Register("LayerNormalization", new LayerNormalizationGradient());
+        Register("LRN", new LrnGradient());
         Register("Identity", new IdentityGradient());
         Register("Reshape", new ReshapeLikeGradient());
         Register("Flatten", new ReshapeLikeGradient());

@@ -4,6 +4,7 @@ using OnnxTrainer.Data;
 using OnnxTrainer.Inference.Preprocessing;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Ir.Surgery;
+using OnnxTrainer.Ir.Upgrade;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Recipes;
 
@@ -79,12 +80,18 @@ public sealed record RunSetup(
         return ArchitectureFactory.Create(recipe.Backbone.Architecture!, options);
     }
 
-    /// <summary>Merges the recipe's preprocessing graph in front of the backbone; returns its (frozen) initializers.</summary>
+    /// <summary>
+    /// Merges the recipe's preprocessing graph in front of the backbone, both brought to the working opset first (so files
+    /// exported at different old opsets meet); returns its (frozen) initializers.
+    /// </summary>
     private static IReadOnlyList<string> PrependPreprocessing(Recipe recipe, Model backbone, string path)
     {
         try
         {
-            return PreprocessingGraph.Prepend(backbone, ModelReader.Load(path));
+            var preprocess = ModelReader.Load(path);
+            OpsetUpgrade.Apply(backbone);
+            OpsetUpgrade.Apply(preprocess);
+            return PreprocessingGraph.Prepend(backbone, preprocess);
         }
         catch (GraphException e)
         {

@@ -118,4 +118,24 @@ public class NormalizationGradientTests
         var bias = check.Constant("bias", [5], check.RandomData([5]));
         check.Verify(check.Builder.Op("LayerNormalization", [x, scale, bias]), Rtol, Atol);
     }
+
+    public static TheoryData<long[], long> LrnCases => new()
+    {
+        // input shape, size (ONNX Runtime runs 4-D inputs and odd sizes only)
+        { [2, 6, 3, 3], 3 },
+        { [2, 7, 2, 3], 5 },
+        { [1, 3, 2, 2], 7 },      // the window wider than the channels
+        { [2, 4, 3, 2], 1 },
+    };
+
+    // ONNX Runtime runs LRN in float32 only: float central differences, as for the other float32 checks.
+    [Theory]
+    [MemberData(nameof(LrnCases))]
+    public void Lrn_MatchesNumerical(long[] shape, long size)
+    {
+        var check = new GradientCheck(DataType.Float);
+        var x = check.Input("x", shape, -2, 2);
+        var y = check.Builder.Op("LRN", [x], Attribute.Of("size", size), Attribute.Of("alpha", 0.3f), Attribute.Of("beta", 0.75f), Attribute.Of("bias", 1.5f));
+        check.Verify(y, 1e-2, 1e-3, epsilon: 1e-3);
+    }
 }

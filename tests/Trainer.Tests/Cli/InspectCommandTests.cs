@@ -27,6 +27,45 @@ public class InspectCommandTests
     }
 
     [Fact]
+    public void Inspect_Opset9Model_ShowsFileOpsetAndWorkingOpset()
+    {
+        var (code, output, _) = ConsoleCapture.Run("inspect", GeneratedFixtures.ModelPath("resnet_small_opset9"), "--json");
+        Assert.Equal(0, code);
+        var report = JsonNode.Parse(output)!;
+        Assert.Equal(9, (long)report["opsets"]!["ai.onnx"]!);
+        Assert.Equal(4, (long)report["ir_version"]!);
+        Assert.Equal(17, (long)report["working_opset"]!);
+        Assert.Equal(177_362, (long)report["parameters"]!);
+
+        var (textCode, text, _) = ConsoleCapture.Run("inspect", GeneratedFixtures.ModelPath("resnet_small_opset9"));
+        Assert.Equal(0, textCode);
+        Assert.Contains("trained at ai.onnx opset 17", text);
+    }
+
+    [Fact]
+    public void Inspect_UnknownOperatorAtOldOpset_OneLineErrorNamingNodeOpAndOpset()
+    {
+        var model = new OnnxTrainer.Ir.Model();
+        model.Opsets[""] = 9;
+        var x = model.Graph.AddInput("x", OnnxTrainer.Ir.TensorType.Of(OnnxTrainer.Ir.DataType.Float, 1, 3, 8, 8));
+        var node = model.Graph.AddNode("Scan", [x], ["y"], name: "loop_body");
+        model.Graph.Outputs.Add(node.Output());
+        string path = Path.Combine(Path.GetTempPath(), $"scan-{Guid.NewGuid():N}.onnx");
+        OnnxTrainer.Onnx.ModelWriter.Save(model, path);
+        try
+        {
+            var (code, _, error) = ConsoleCapture.Run("inspect", path);
+            Assert.NotEqual(0, code);
+            Assert.Contains("node 'loop_body' (Scan) at opset 9", error);
+            Assert.Single(error.Trim().Split('\n'));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Inspect_CorruptFile_OneLineErrorNamingTheFile()
     {
         string path = Path.Combine(Path.GetTempPath(), $"corrupt-{Guid.NewGuid():N}.onnx");

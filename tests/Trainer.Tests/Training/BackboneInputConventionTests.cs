@@ -15,6 +15,7 @@ namespace OnnxTrainer.Tests.Training;
 /// a Keras/tf2onnx-style NHWC model against its NCHW twin (same weights), and a preprocessing graph merged in front of
 /// a backbone (RGB to BGR, minus Caffe's means) against the same backbone fed Caffe-style input by the data pipeline.
 /// Each pair must give the same logits on the same images, through <c>train</c>, <c>model.onnx</c> and its metadata.
+/// Likewise a backbone exported at an old opset (upgraded on load) against its opset-17 export.
 /// </summary>
 [Collection(nameof(ConsoleCollection))]
 public sealed class BackboneInputConventionTests : IDisposable
@@ -50,6 +51,16 @@ public sealed class BackboneInputConventionTests : IDisposable
     }
 
     [Fact]
+    public void OldOpsetBackbone_TrainsExportsAndServes_LikeItsOpset17Twin()
+    {
+        var old = Train("opset9", $"path: {GeneratedFixtures.ModelPath("resnet_small_opset9")}", "");
+        var current = Train("opset17", $"path: {GeneratedFixtures.ModelPath("resnet_small")}", "");
+
+        Assert.Equal(OnnxTrainer.Ir.Upgrade.OpsetUpgrade.WorkingOpset, ModelReader.Load(old).OpsetVersion);
+        AssertSameLogits(old, current);
+    }
+
+    [Fact]
     public void PreprocessGraph_MergedInFront_EqualsCaffeStyleInputOfTheDataPipeline()
     {
         string preprocess = GeneratedFixtures.ModelPath("preprocess_bgr");
@@ -65,6 +76,18 @@ public sealed class BackboneInputConventionTests : IDisposable
         Assert.Equal("RGB", exported.GetMetadata("channels")); // what the merged graph reads; it reorders to BGR itself
         Assert.Equal("255", exported.GetMetadata("range"));
         AssertSameLogits(merged, caffe);
+    }
+
+    [Fact]
+    public void PreprocessGraph_OtherOpsetThanBackbone_BothUpgradedAndMerged()
+    {
+        var recipe = Recipe("mixed", $"path: {GeneratedFixtures.ModelPath("resnet_small_opset9")}\n  preprocess: {GeneratedFixtures.ModelPath("preprocess_bgr")}",
+            "input: { channels: RGB, range: 255, mean: [0, 0, 0], std: [1, 1, 1] }");
+
+        var model = RunSetup.Prepare(recipe).Assembly.Model;
+
+        Assert.Equal(OnnxTrainer.Ir.Upgrade.OpsetUpgrade.WorkingOpset, model.OpsetVersion);
+        Assert.Contains(model.Graph.Nodes, n => n.Name.StartsWith(PreprocessingGraph.Prefix, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -254,6 +254,34 @@ public sealed class OpsetUpgradeRuleTests
     }
 
     [Fact]
+    public void TrainingGraph_Opset8AlexNetStyleModel_TrainsWithTheOriginalsLogits()
+    {
+        // Conv -> LRN -> MaxPool -> Flatten -> Gemm, as AlexNet-era exports wrote it: the training graph upgrades it itself.
+        var c = new UpgradeCase(8);
+        var x = c.Input("input", 2, 3, 8, 8);
+        var conv = c.Graph.AddNode("Conv", [x, c.Weight("conv.weight", 6, 3, 3, 3), c.Weight("conv.bias", 6)], ["conv"], [Attribute.Of("pads", [1L, 1L, 1L, 1L])]);
+        var lrn = c.Graph.AddNode("LRN", [conv.Output()], ["lrn"], [Attribute.Of("size", 5L), Attribute.Of("alpha", 1e-2f), Attribute.Of("beta", 0.75f), Attribute.Of("bias", 2f)]);
+        var pool = c.Graph.AddNode("MaxPool", [lrn.Output()], ["pool"], [Attribute.Of("kernel_shape", [4L, 4L]), Attribute.Of("strides", [4L, 4L])]);
+        var flat = c.Graph.AddNode("Flatten", [pool.Output()], ["flat"]);
+        c.Node("Gemm", [flat.Output(), c.Weight("fc.weight", 5, 24), c.Weight("fc.bias", 5)], 1, Attribute.Of("transB", 1L));
+        var logits = c.Run(c.Model)[0];
+
+        string[] trainable = ["conv.weight", "conv.bias", "fc.weight", "fc.bias"];
+        var training = OnnxTrainer.Artifacts.TrainingGraph.BuildTraining(c.Model, trainable, new OnnxTrainer.Artifacts.LossOptions());
+        var feeds = new Dictionary<string, (DataType, long[], double[])>
+        {
+            ["input"] = c.Feeds["input"],
+            ["labels"] = (DataType.Int64, [2], [1, 4]),
+        };
+        foreach (var name in trainable) feeds[name] = (DataType.Float, c.Graph[name].Initializer!.Dims, c.Graph[name].Initializer!.ToDoubles());
+        using var runner = new OrtRunner(training);
+        var outputs = runner.Run(feeds);
+        UpgradeAssert.Close(logits.Data, outputs[1].Data, "logits");
+        Assert.Contains(training.Graph.Nodes, n => n.Name.StartsWith("LRN_grad", StringComparison.Ordinal));
+        Assert.All(outputs.Skip(2), g => Assert.Contains(g.Data, v => v != 0));
+    }
+
+    [Fact]
     public void Upgrade_UnknownOperator_NamesNodeOpAndOpset()
     {
         var c = new UpgradeCase(9);
