@@ -1,5 +1,6 @@
 using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Surgery;
 using OnnxTrainer.Ir.Shapes;
 using OnnxTrainer.Ir.Upgrade;
 using OnnxTrainer.Onnx;
@@ -64,7 +65,7 @@ public static class TrainingGraph
             graph.PromoteToInput(value);
             parameters.Add(value);
         }
-        if (ConvBatchNormFolding.Apply(graph, opset, parameters.ToHashSet()) > 0)
+        if (ConvBatchNormFolding.Apply(graph, opset, parameters.ToHashSet().Contains) > 0)
             ShapeInference.Run(graph, opset); // types of the folded weights and biases
         if (withGradients) ReluMaxPoolSwap.Apply(graph, GradientBuilder.ForwardFromParameters(parameters));
 

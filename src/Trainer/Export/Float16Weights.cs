@@ -21,8 +21,7 @@ public static class Float16Weights
         foreach (var value in graph.Initializers.Where(Convertible).ToList())
         {
             var values = value.Initializer!.ToFloats();
-            var half = Array.ConvertAll(values, v => (Half)v);
-            var stored = graph.AddInitializer(graph.FreshName(value.Name + ".fp16"), new Tensor(DataType.Float16, value.Initializer.Dims, System.Runtime.InteropServices.MemoryMarshal.AsBytes(half.AsSpan()).ToArray()));
+            var stored = graph.AddInitializer(graph.FreshName(value.Name + ".fp16"), Tensor.FromHalfs(value.Initializer.Dims, Array.ConvertAll(values, v => (Half)v)));
             var cast = graph.AddNode("Cast", [stored], [value.Name + ".fp32"], [Attribute.Of("to", (long)DataType.Float)], name: graph.FreshName(value.Name + ".cast")).Output(0);
             cast.Type = value.Type;
             graph.ReplaceAllUsesWith(value, cast);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using OnnxTrainer.Ir;
+using OnnxTrainer.Ir.Surgery;
 using OnnxTrainer.Onnx;
 using Attribute = OnnxTrainer.Ir.Attribute;
 
@@ -24,7 +25,7 @@ public static class Int8Quantizer
             throw new GraphException($"int8 quantization needs opset {MinimumOpset} or newer; the model uses {model.OpsetVersion}");
         var copy = ModelReader.Copy(model, "model");
         var graph = copy.Graph;
-        BatchNormFolding.Run(graph);
+        ConvBatchNormFolding.Apply(graph, copy.OpsetVersion, weight => weight.IsInitializer);
         graph.RemoveDeadNodes(); // the unfolded weights: calibration must not load them
         var targets = graph.Nodes.Select(Target).OfType<QuantizedNode>().ToList();
         var activations = targets.Select(t => t.Node.Input(0)!).Concat(targets.Select(t => QuantizedOutput(graph, t.Node)).OfType<Value>())

@@ -50,6 +50,16 @@ public sealed class Tensor
     public static Tensor FromDoubles(long[] dims, ReadOnlySpan<double> values) => From(DataType.Double, dims, values);
     public static Tensor FromInt64s(long[] dims, ReadOnlySpan<long> values) => From(DataType.Int64, dims, values);
     public static Tensor FromInt32s(long[] dims, ReadOnlySpan<int> values) => From(DataType.Int32, dims, values);
+    public static Tensor FromHalfs(long[] dims, ReadOnlySpan<Half> values) => From(DataType.Float16, dims, values);
+
+    /// <summary>A floating-point tensor of <paramref name="type"/> (double, float or float16) holding <paramref name="values"/>, rounded to it.</summary>
+    public static Tensor FromReals(DataType type, long[] dims, double[] values) => type switch
+    {
+        DataType.Double => FromDoubles(dims, values),
+        DataType.Float => FromFloats(dims, Array.ConvertAll(values, v => (float)v)),
+        DataType.Float16 => FromHalfs(dims, Array.ConvertAll(values, v => (Half)v)),
+        _ => throw new GraphException($"no floating-point constant of type {type.OnnxName()}"),
+    };
     public static Tensor Scalar(float value) => FromFloats([], [value]);
     public static Tensor Scalar(long value) => FromInt64s([], [value]);
     public static Tensor Vector(params long[] values) => FromInt64s([values.Length], values);

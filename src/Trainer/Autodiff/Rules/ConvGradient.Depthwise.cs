@@ -102,7 +102,7 @@ internal sealed partial class ConvGradient
             for (int o = 0; o < offsets.Length; o++)
                 if (position(bd, offsets[o]) is var p && p >= 0 && p < width)
                     data[p * columns + (bd - 1) * offsets.Length + o] = 1;
-        return FloatConstants.Of(type, [width, columns], data);
+        return Tensor.FromReals(type, [width, columns], data);
     }
 
     /// <summary>
@@ -168,7 +168,7 @@ internal sealed partial class ConvGradient
                     data[row * columns + m * taps + j] = 1;
                 }
             }
-            return FloatConstants.Of(type, [rows, columns], data);
+            return Tensor.FromReals(type, [rows, columns], data);
         }
     }
 }

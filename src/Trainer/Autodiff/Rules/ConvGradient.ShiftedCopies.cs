@@ -92,7 +92,7 @@ internal sealed partial class ConvGradient
             {
                 if (count == 0) return;
                 if (!zeros.TryGetValue(count, out var z))
-                    zeros[count] = z = c.Constant(FloatConstants.Of(type, [channels, count], new double[channels * count]), "gap");
+                    zeros[count] = z = c.Constant(Tensor.FromReals(type, [channels, count], new double[channels * count]), "gap");
                 pieces.Add(z);
             }
             for (int t = 0; t < shifts.Length; t++)

@@ -66,7 +66,7 @@ internal sealed partial class ConvGradient
 
         // Named after the forward node: the forward computes it, for its own Conv and for this gradient.
         var forward = new GraphBuilder(c.Graph, c.Opset, node.Name + "/unfolded");
-        var matrix = forward.Constant(FloatConstants.Of(c.ElementType(dy), [positions, taps * windows], unfolding), "unfolding");
+        var matrix = forward.Constant(Tensor.FromReals(c.ElementType(dy), [positions, taps * windows], unfolding), "unfolding");
         var unfolded = forward.Reshape(forward.MatMul(forward.Reshape(c.I(0), -1, positions), matrix), -1, g.InChannels, taps, windows); // [N, C, k, L]
         var columns = forward.Reshape(forward.Transpose(unfolded, 1, 2, 0, 3), g.InChannels * taps, -1); // [C*k, N*L]
         ShareUnfoldedForward(c, g, forward, columns, outSize);

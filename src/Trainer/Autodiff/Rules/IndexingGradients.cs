@@ -219,7 +219,7 @@ internal static class AxisScatter
             var indexShape = Enumerable.Repeat(1L, rank).ToArray();
             indexShape[axis] = m;
             var indices = c.Op("Expand", [c.Constant(Tensor.FromInt64s(indexShape, positions), "indices"), c.Shape(grad)]);
-            var zeros = c.Op("ConstantOfShape", [ShapeValue(c, grad, target, (int)axis, 1)], Attribute.Of("value", FloatTensor(type, [1], [0.0])));
+            var zeros = c.Op("ConstantOfShape", [ShapeValue(c, grad, target, (int)axis, 1)], Attribute.Of("value", Tensor.FromReals(type, [1], [0.0])));
             return c.Op("ScatterElements", [zeros, indices, grad], Attribute.Of("axis", axis), Attribute.Of("reduction", "add"));
         }
         // [length, m] x [pre..., m, post] (post flattened) broadcasts the matrix over the leading axes.
@@ -251,14 +251,6 @@ internal static class AxisScatter
         int m = positions.Length;
         var data = new double[m * length];
         for (int k = 0; k < m; k++) data[transposed ? positions[k] * m + k : k * length + positions[k]] = 1;
-        return FloatTensor(type, transposed ? [length, m] : [m, length], data);
+        return Tensor.FromReals(type, transposed ? [length, m] : [m, length], data);
     }
-
-    private static Tensor FloatTensor(DataType type, long[] dims, double[] values) => type switch
-    {
-        DataType.Double => Tensor.FromDoubles(dims, values),
-        DataType.Float => Tensor.FromFloats(dims, Array.ConvertAll(values, v => (float)v)),
-        DataType.Float16 => new Tensor(DataType.Float16, dims, System.Runtime.InteropServices.MemoryMarshal.AsBytes(Array.ConvertAll(values, v => (Half)v).AsSpan()).ToArray()),
-        _ => throw new GraphException($"no gradient for element type {type.OnnxName()}"),
-    };
 }

@@ -31,7 +31,7 @@ internal sealed class BatchNormalizationGradient : IGradientRule
         if (c.NeedsGradient(0))
         {
             Value factor = Constant(c.I(1)) is { } scale && Constant(c.I(4)) is { } variance
-                ? c.Constant(FloatConstants.Of(c.ElementType(x), [scale.Length, .. channelShape[1..]],
+                ? c.Constant(Tensor.FromReals(c.ElementType(x), [scale.Length, .. channelShape[1..]],
                     [.. scale.Select((s, i) => s / Math.Sqrt(variance[i] + epsilon))]), "scale_invstd")
                 : c.Reshape(c.Mul(c.I(1), InvStd()), channelShape);
             dx = c.Mul(go, factor);
@@ -53,7 +53,7 @@ internal sealed class BatchNormalizationGradient : IGradientRule
 
     private static Value InverseStd(GradientContext c, Value variance, double epsilon, DataType type) =>
         Constant(variance) is { } v
-            ? c.Constant(FloatConstants.Of(type, [v.Length], [.. v.Select(e => 1 / Math.Sqrt(e + epsilon))]), "invstd")
+            ? c.Constant(Tensor.FromReals(type, [v.Length], [.. v.Select(e => 1 / Math.Sqrt(e + epsilon))]), "invstd")
             : c.Reciprocal(c.Sqrt(c.Add(variance, c.ScalarLike(epsilon, variance))));
 
     private static double[]? Constant(Value v) => GradientContext.ConstantData(v)?.ToDoubles();
@@ -81,9 +81,9 @@ internal sealed class LayerNormalizationGradient : IGradientRule
 
         var normalizedShape = shape.Skip((int)axis).ToList();
         Value ones = normalizedShape.All(d => d.IsKnown)
-            ? c.Constant(FloatConstants.Of(type, [.. normalizedShape.Select(d => d.Value!.Value)],
+            ? c.Constant(Tensor.FromReals(type, [.. normalizedShape.Select(d => d.Value!.Value)],
                 [.. Enumerable.Repeat(1.0, (int)normalizedShape.Aggregate(1L, (n, d) => n * d.Value!.Value))]), "unit_scale")
-            : c.Op("ConstantOfShape", [c.Slice(c.Shape(x), [axis], [long.MaxValue], [0])], Attribute.Of("value", FloatConstants.Of(type, [1], [1.0])));
+            : c.Op("ConstantOfShape", [c.Slice(c.Shape(x), [axis], [long.MaxValue], [0])], Attribute.Of("value", Tensor.FromReals(type, [1], [1.0])));
         var stats = c.OpN("LayerNormalization", [x, ones], 3, [.. c.Node.Attributes.Values]);
         var xhat = stats[0];
         // Mean/InvStdDev have the stash type (float) even for double X in some kernels; match X's type.

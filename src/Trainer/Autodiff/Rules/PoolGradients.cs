@@ -87,7 +87,7 @@ internal sealed class AveragePoolGradient : IGradientRule
 
         var grad = c.GO(0)!;
         if (!uniform)
-            grad = c.Mul(grad, c.Constant(FloatConstants.Of(type, [1, 1, .. g.Output], [.. divisors.Select(d => 1.0 / d)]), "inverse_divisors"));
+            grad = c.Mul(grad, c.Constant(Tensor.FromReals(type, [1, 1, .. g.Output], [.. divisors.Select(d => 1.0 / d)]), "inverse_divisors"));
 
         bool tiles = Enumerable.Range(0, r).All(i => g.Kernel[i] == g.Stride[i] && g.Dilation[i] == 1
             && g.PadBegin[i] == 0 && g.PadEnd[i] == 0 && g.Output[i] * g.Kernel[i] == g.Input[i]);
@@ -119,11 +119,11 @@ internal sealed class AveragePoolGradient : IGradientRule
         long kernelSize = g.Kernel.Aggregate(1L, (n, k) => n * k);
         if (c.ShapeOf(x)[1].Value is { } channels)
         {
-            var kernel = c.Constant(FloatConstants.Of(type, [channels, 1, .. g.Kernel], [.. Enumerable.Repeat(weight, (int)(channels * kernelSize))]), "window");
+            var kernel = c.Constant(Tensor.FromReals(type, [channels, 1, .. g.Kernel], [.. Enumerable.Repeat(weight, (int)(channels * kernelSize))]), "window");
             return [c.Op("ConvTranspose", [grad, kernel], [.. window, Attribute.Of("group", channels)])];
         }
         // Unknown channel count: fold the channels into the batch and spread with one single-channel kernel.
-        var single = c.Constant(FloatConstants.Of(type, [1, 1, .. g.Kernel], [.. Enumerable.Repeat(weight, (int)kernelSize)]), "window");
+        var single = c.Constant(Tensor.FromReals(type, [1, 1, .. g.Kernel], [.. Enumerable.Repeat(weight, (int)kernelSize)]), "window");
         var folded = c.Op("ConvTranspose", [c.Reshape(grad, [-1, 1, .. g.Output]), single], window);
         return [c.Reshape(folded, c.Shape(x))];
     }
@@ -156,7 +156,7 @@ internal static class PoolScatter
             throw new GraphException($"{c.Node}: the gradient of pooling with overlapping windows needs ScatterElements with " +
                 $"reduction='add' (opset 16+); the graph has opset {c.Opset}. Convert the model to opset 16 or later.");
         var shape = c.Shape(x);
-        var zeros = c.Reshape(c.Op("ConstantOfShape", [shape], Attribute.Of("value", FloatConstants.Of(c.ElementType(x), [1], [0.0]))), -1);
+        var zeros = c.Reshape(c.Op("ConstantOfShape", [shape], Attribute.Of("value", Tensor.FromReals(c.ElementType(x), [1], [0.0]))), -1);
         var flatIndices = c.Reshape(indices, -1);
         var flatGrad = c.Reshape(grad, -1);
         var scattered = unique
@@ -167,18 +167,6 @@ internal static class PoolScatter
 }
 
 /// <summary>Floating-point constants in a rule's element type.</summary>
-internal static class FloatConstants
-{
-    public static Tensor Of(DataType type, long[] dims, double[] values) => type switch
-    {
-        DataType.Double => Tensor.FromDoubles(dims, values),
-        DataType.Float => Tensor.FromFloats(dims, Array.ConvertAll(values, v => (float)v)),
-        DataType.Float16 => new Tensor(DataType.Float16, dims, System.Runtime.InteropServices.MemoryMarshal.AsBytes(
-            Array.ConvertAll(values, v => (Half)v).AsSpan()).ToArray()),
-        _ => throw new NotSupportedException($"constants of type {type.OnnxName()}"),
-    };
-}
-
 /// <summary>
 /// The window geometry of a pooling node along each spatial axis, with auto_pad resolved into explicit
 /// pads, from the node's attributes and the static spatial shapes of its input and output.
