@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
@@ -152,13 +153,13 @@ internal sealed record ConvLayer(string Name, long C, long H, long M, long K, lo
         var loss = b.ReduceSum(y, [0, 1, 2, 3], keepDims: false);
         loss.Type = TensorType.Of(DataType.Float);
         var conv = y.Producer!;
-        GradientBuilder.Build(graph, 17, loss, [inputGradient ? x : w]);
+        GradientBuilder.Build(graph, 17, loss, [inputGradient ? x : w], TrainingContract.Gradient);
 
-        string prefix = conv.Name + "_grad/";
+        string prefix = conv.Name + GradientBuilder.BackwardSuffix + "/";
         var ruleNodes = graph.Nodes.Where(n => n.Name.StartsWith(prefix, StringComparison.Ordinal)).ToHashSet();
         // dY: what the rule reads from another rule (the loss's); forward values it reads (an unfolded X) stay.
         var upstream = ruleNodes.SelectMany(n => n.Inputs)
-            .Where(v => v?.Producer is { } p && !ruleNodes.Contains(p) && p.Name.Contains(GradientBuilder.GradientSuffix + "/", StringComparison.Ordinal))
+            .Where(v => v?.Producer is { } p && !ruleNodes.Contains(p) && p.Name.Contains(GradientBuilder.BackwardSuffix + "/", StringComparison.Ordinal))
             .Distinct().Single()!;
         var dy = graph.AddInput("dy", y.Type);
         graph.ReplaceAllUsesWith(upstream, dy);

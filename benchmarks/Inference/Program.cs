@@ -77,7 +77,7 @@ float[] Tensor(int n)
 int RawRun(int n)
 {
     using var input = OrtValue.CreateTensorValueFromMemory(tensors[n], [n, 3, spec.InputHeight, spec.InputWidth]);
-    using var outputs = session.Run(runOptions, ["input"], [input], ["probabilities"]);
+    using var outputs = session.Run(runOptions, [ClassifierContract.Input], [input], [ClassifierContract.Probabilities]);
     return n;
 }
 

@@ -5,6 +5,7 @@ using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Training;
 
+using OnnxTrainer.Inference;
 namespace OnnxTrainer.Benchmarks.TrainingStep;
 
 /// <summary>
@@ -50,7 +51,7 @@ internal sealed class OrtTrainingStep : IDisposable
         _prefix = split is null ? null : new PrefixRunner(split.Prefix, execution);
         PositionsPerImage = ChunkPolicy.PositionsPerImage(forward.Graph, trainable);
         _step = new DataParallelStep(bytes, execution, ChunkPolicy.Chunks(execution, batchStatistics: false, PositionsPerImage, batch),
-            [.. trainable.Select(name => (name + Autodiff.GradientBuilder.GradientSuffix, forward.Graph[name].Initializer!.Dims))],
+            [.. trainable.Select(name => (TrainingContract.Gradient(name), forward.Graph[name].Initializer!.Dims))],
             configure: (options, k) =>
             {
                 if (optimizedModelPath is not null && k == 0) options.OptimizedModelFilePath = optimizedModelPath;
@@ -64,7 +65,7 @@ internal sealed class OrtTrainingStep : IDisposable
         var random = new Random(1234);
         _shape = [batch, 3, 224, 224];
         _images = RandomNormal(random, batch * 3L * 224 * 224);
-        var logits = TrainingModel.Graph.Outputs.First(o => o.Name == TrainingGraph.LogitsName);
+        var logits = TrainingModel.Graph.Outputs.First(o => o.Name == ClassifierContract.Logits);
         int classes = (int)logits.Type!.Shape![1].Value!.Value;
         _labels = [.. Enumerable.Range(0, batch).Select(_ => (long)random.Next(classes))];
         foreach (var name in trainable)

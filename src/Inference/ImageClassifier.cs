@@ -14,7 +14,6 @@ namespace OnnxTrainer.Inference;
 /// </summary>
 public sealed class ImageClassifier : IDisposable
 {
-    private const string ProbabilitiesOutput = "probabilities";
 
     private readonly InferenceSession _session;
     private readonly ImagePreprocessor _preprocessor;
@@ -35,8 +34,8 @@ public sealed class ImageClassifier : IDisposable
         Labels = labels;
         _preprocessor = new ImagePreprocessor(preprocessing);
         _inputNames = [session.InputNames[0]];
-        _outputIsProbability = session.OutputNames.Contains(ProbabilitiesOutput);
-        _outputNames = [_outputIsProbability ? ProbabilitiesOutput : session.OutputNames[0]];
+        _outputIsProbability = session.OutputNames.Contains(ClassifierContract.Probabilities);
+        _outputNames = [_outputIsProbability ? ClassifierContract.Probabilities : session.OutputNames[0]];
         _fixedBatch = fixedBatch;
         _maxBatchSize = fixedBatch > 0 ? fixedBatch : options.MaxBatchSize;
         _topK = Math.Min(options.TopK, labels.Count);
@@ -221,7 +220,7 @@ public sealed class ImageClassifier : IDisposable
                 $"{modelPath}: input '{inputName}' is {Describe(input)}; the preprocessing makes float {spec.DescribeShape()}.");
         }
 
-        var outputName = session.OutputNames.Contains(ProbabilitiesOutput) ? ProbabilitiesOutput : session.OutputNames[0];
+        var outputName = session.OutputNames.Contains(ClassifierContract.Probabilities) ? ClassifierContract.Probabilities : session.OutputNames[0];
         var output = session.OutputMetadata[outputName];
         if (output.ElementType != typeof(float) || output.Dimensions.Length != 2)
         {

@@ -2,6 +2,7 @@ using OnnxTrainer.Ir;
 using OnnxTrainer.Ir.Shapes;
 using Attribute = OnnxTrainer.Ir.Attribute;
 
+using OnnxTrainer.Inference;
 namespace OnnxTrainer.Architectures;
 
 /// <summary>
@@ -12,8 +13,6 @@ namespace OnnxTrainer.Architectures;
 internal sealed class LayerWriter
 {
     public const long Opset = 17;
-    public const string InputName = "input";
-    public const string LogitsName = "logits";
     /// <summary>torch's BatchNorm2d defaults; ONNX's momentum is torch's complement (1 - 0.1).</summary>
     private const float BatchNormEpsilon = 1e-5f, OnnxBatchNormMomentum = 0.9f;
 
@@ -24,8 +23,8 @@ internal sealed class LayerWriter
     {
         _random = new Random(options.Seed);
         Model.Opsets[""] = Opset;
-        Input = Graph.AddInput(InputName, new TensorType(DataType.Float,
-            [Dim.Named("N"), options.InputChannels, options.InputSize, options.InputSize]));
+        Input = Graph.AddInput(ClassifierContract.Input, new TensorType(DataType.Float,
+            [Dim.Named(ClassifierContract.BatchDimension), options.InputChannels, options.InputSize, options.InputSize]));
     }
 
     public Model Model { get; } = new() { IrVersion = 8 };
@@ -94,7 +93,7 @@ internal sealed class LayerWriter
     {
         var weight = Graph.AddInitializer($"{module}.weight", init.Weight);
         var bias = Graph.AddInitializer($"{module}.bias", init.Bias);
-        var logits = Graph.CreateValue(LogitsName);
+        var logits = Graph.CreateValue(ClassifierContract.Logits);
         Graph.AddNodeWithOutputs("Gemm", [features, weight, bias], [logits], [Attribute.Of("transB", 1L)], $"{module}/Gemm");
         Graph.Outputs.Add(logits);
     }

@@ -4,6 +4,7 @@ using OnnxTrainer.Ir.Surgery;
 using OnnxTrainer.Ir.Upgrade;
 using OnnxTrainer.Onnx;
 
+using OnnxTrainer.Inference;
 namespace OnnxTrainer.Artifacts;
 
 /// <summary>
@@ -12,7 +13,6 @@ namespace OnnxTrainer.Artifacts;
 /// </summary>
 public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadParameters, string FeaturesTensor, IReadOnlyList<string> Notes)
 {
-    public const string BatchSymbol = "N";
 
     /// <summary>
     /// Copies the backbone, brings it to the working opset, unties the initializers its exporter merged, gives its input
@@ -30,7 +30,7 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
         if (input.Type?.Shape is not { Count: 4 })
             throw new GraphException($"the backbone input '{input.Name}' must be an image batch [N, C, H, W] (got {input.Type})");
         TiedInitializers.Untie(graph);
-        var (fixedBatch, rewritten) = SymbolicBatch.Apply(graph, model.OpsetVersion, input, BatchSymbol);
+        var (fixedBatch, rewritten) = SymbolicBatch.Apply(graph, model.OpsetVersion, input, ClassifierContract.BatchDimension);
 
         ShapeFolding.Run(graph, model.OpsetVersion);
         ShapeInference.Run(graph, model.OpsetVersion);
@@ -39,7 +39,7 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
         if (note is not null) notes.Add(note);
         if (fixedBatch is not null)
         {
-            SymbolicBatch.Verify(graph, BatchSymbol);
+            SymbolicBatch.Verify(graph, ClassifierContract.BatchDimension);
             notes.Add($"the backbone fixes its batch at {fixedBatch}; it is made symbolic" +
                 (rewritten.Count > 0 ? $" ({rewritten.Count} Reshape target(s) that held it now copy it)" : ""));
         }

@@ -12,18 +12,10 @@ namespace OnnxTrainer.Artifacts;
 public static class OptimizerGraph
 {
     public const long Opset = 17;
-    public const string LearningRateName = "learning_rate";
-    public const string StepName = "step";
-
-    public static string GradientName(string parameter) => parameter + "_grad";
-
-    public static string StateName(string parameter, string suffix) => $"{parameter}.{suffix}";
-
-    public static string OutputName(string input) => input + ".out";
 
     /// <summary>Names of the state tensors of one parameter, in graph input order.</summary>
     public static IReadOnlyList<string> StateNames(string parameter, OptimizerOptions options) =>
-        [.. options.StateSuffixes.Select(suffix => StateName(parameter, suffix))];
+        [.. options.StateSuffixes.Select(suffix => TrainingContract.State(parameter, suffix))];
 
     public static Model Build(IReadOnlyList<(string Name, long[] Shape)> parameters, OptimizerOptions options)
     {
@@ -35,13 +27,13 @@ public static class OptimizerGraph
         var graph = model.Graph;
         graph.Name = "optimizer";
 
-        var learningRate = graph.AddInput(LearningRateName, TensorType.Of(DataType.Float));
-        var step = graph.AddInput(StepName, TensorType.Of(DataType.Int64));
+        var learningRate = graph.AddInput(TrainingContract.LearningRate, TensorType.Of(DataType.Float));
+        var step = graph.AddInput(TrainingContract.Step, TensorType.Of(DataType.Int64));
         // Declare every input before any node so that the contract names are taken first.
         var slots = parameters.Select(p =>
         {
             var type = TensorType.Of(DataType.Float, p.Shape);
-            return (Type: type, Parameter: graph.AddInput(p.Name, type), Gradient: graph.AddInput(GradientName(p.Name), type),
+            return (Type: type, Parameter: graph.AddInput(p.Name, type), Gradient: graph.AddInput(TrainingContract.Gradient(p.Name), type),
                 State: StateNames(p.Name, options).Select(s => graph.AddInput(s, type)).ToArray());
         }).ToList();
 
@@ -100,7 +92,7 @@ public static class OptimizerGraph
     private static void Publish(Graph graph, Value value, Value input, TensorType type)
     {
         value.Type = type;
-        graph.Rename(value, OutputName(input.Name));
+        graph.Rename(value, TrainingContract.Updated(input.Name));
         graph.Outputs.Add(value);
     }
 
@@ -108,8 +100,8 @@ public static class OptimizerGraph
     {
         var used = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            [LearningRateName] = "the learning-rate input",
-            [StepName] = "the step input",
+            [TrainingContract.LearningRate] = "the learning-rate input",
+            [TrainingContract.Step] = "the step input",
         };
         void Claim(string name, string role)
         {
@@ -121,12 +113,12 @@ public static class OptimizerGraph
             if (string.IsNullOrEmpty(name)) throw new ArgumentException("a parameter has an empty name");
             if (shape.Any(d => d < 0)) throw new ArgumentException($"parameter '{name}' has a negative dimension: [{string.Join(", ", shape)}]");
             Claim(name, $"parameter '{name}'");
-            Claim(GradientName(name), $"the gradient of '{name}'");
-            Claim(OutputName(name), $"the updated '{name}'");
+            Claim(TrainingContract.Gradient(name), $"the gradient of '{name}'");
+            Claim(TrainingContract.Updated(name), $"the updated '{name}'");
             foreach (var state in StateNames(name, options))
             {
                 Claim(state, $"optimizer state of '{name}'");
-                Claim(OutputName(state), $"updated optimizer state of '{name}'");
+                Claim(TrainingContract.Updated(state), $"updated optimizer state of '{name}'");
             }
         }
     }

@@ -5,6 +5,7 @@ using OnnxTrainer.Ir.Shapes;
 using OnnxTrainer.Ir.Upgrade;
 using OnnxTrainer.Onnx;
 
+using OnnxTrainer.Inference;
 namespace OnnxTrainer.Artifacts;
 
 /// <summary>
@@ -16,10 +17,6 @@ namespace OnnxTrainer.Artifacts;
 /// </summary>
 public static class TrainingGraph
 {
-    public const string InputName = "input";
-    public const string LabelsName = "labels";
-    public const string LossName = "loss";
-    public const string LogitsName = "logits";
 
     /// <param name="keptOutputs">
     /// Further outputs of the forward graph to keep, after the gradients and in this order (e.g. the batch
@@ -49,12 +46,12 @@ public static class TrainingGraph
         var input = graph.Inputs[0];
         var further = graph.Inputs.Skip(1).ToList();
         var logits = graph.Outputs[0];
-        graph.RenameTo(input, InputName);
-        graph.RenameTo(logits, LogitsName);
+        graph.RenameTo(input, ClassifierContract.Input);
+        graph.RenameTo(logits, ClassifierContract.Logits);
         var classes = logits.Type?.Shape is { Count: 2 } shape && shape[1].Value is long c
             ? (int)c : throw new GraphException($"logits '{logits.Name}' must have shape [N, classes] with a known class count (got {logits.Type})");
 
-        var labels = graph.AddInput(LabelsName, new TensorType(DataType.Int64, [logits.Type!.Shape![0]]));
+        var labels = graph.AddInput(TrainingContract.Labels, new TensorType(DataType.Int64, [logits.Type!.Shape![0]]));
         var parameters = new List<Value>(trainable.Count);
         foreach (var name in trainable)
         {
@@ -72,14 +69,14 @@ public static class TrainingGraph
         var kept = keptOutputs.Select(name => graph.Outputs.Skip(1).FirstOrDefault(o => o.Name == name)
             ?? throw new GraphException($"'{name}' is not an output of the forward model, so it cannot be kept")).ToList();
 
-        var builder = new GraphBuilder(graph, opset, LossName);
+        var builder = new GraphBuilder(graph, opset, TrainingContract.Loss);
         var lossValue = CrossEntropyLoss.Append(builder, logits, labels, classes, lossOptions.LabelSmoothing, lossOptions.ClassWeights);
-        var loss = graph.CreateValue(LossName, lossValue.Type);
-        graph.AddNodeWithOutputs("Identity", [lossValue], [loss], name: graph.FreshName(LossName));
+        var loss = graph.CreateValue(TrainingContract.Loss, lossValue.Type);
+        graph.AddNodeWithOutputs("Identity", [lossValue], [loss], name: graph.FreshName(TrainingContract.Loss));
         graph.Outputs.Clear();
         graph.Outputs.Add(loss);
         graph.Outputs.Add(logits);
-        if (withGradients) GradientBuilder.Build(graph, opset, loss, parameters, target.Gradients);
+        if (withGradients) GradientBuilder.Build(graph, opset, loss, parameters, TrainingContract.Gradient, target.Gradients);
         graph.Outputs.AddRange(kept);
         graph.RemoveDeadNodes();
         ShapeInference.Run(graph, opset); // the gradients' shapes, which the stacking reads

@@ -5,15 +5,18 @@ namespace OnnxTrainer.Autodiff;
 /// <summary>
 /// Appends the backward graph of a scalar loss with respect to chosen parameters, using only
 /// standard ONNX operators. Only nodes that lie between a parameter and the loss are visited;
-/// gradients that fan out are summed; each parameter's gradient becomes graph output "&lt;param&gt;_grad".
+/// gradients that fan out are summed; each parameter's gradient becomes a graph output under the name its caller gives.
 /// </summary>
 public static class GradientBuilder
 {
-    public const string GradientSuffix = "_grad";
+    /// <summary>Ends the name prefix of the backward nodes built for a forward node or value (<c>conv1_grad/...</c>).</summary>
+    public const string BackwardSuffix = "_grad";
 
     /// <summary>Builds the backward graph; returns the gradient outputs in the order of <paramref name="parameters"/>.</summary>
+    /// <param name="gradientName">The output name of a parameter's gradient (the artifacts' contract: <c>&lt;param&gt;_grad</c>).</param>
     /// <param name="formulations">Where rules have a choice (default: <see cref="GradientFormulations.Cpu"/>).</param>
-    public static IReadOnlyList<Value> Build(Graph graph, long opset, Value loss, IReadOnlyList<Value> parameters, GradientFormulations? formulations = null)
+    public static IReadOnlyList<Value> Build(Graph graph, long opset, Value loss, IReadOnlyList<Value> parameters, Func<string, string> gradientName,
+        GradientFormulations? formulations = null)
     {
         if (loss.Type?.Shape is not { } lossShape || lossShape.Any(d => d.Value != 1))
             throw new GraphException($"loss '{loss.Name}' must be a scalar with a known shape (got {loss.Type})");
@@ -21,7 +24,7 @@ public static class GradientBuilder
         var dependsOnParameter = ForwardFromParameters(parameters);
         var reachesLoss = BackwardFromLoss(loss);
         var contributions = new Dictionary<Value, List<Value>>();
-        var seed = new GraphBuilder(graph, opset, "loss_grad");
+        var seed = new GraphBuilder(graph, opset, "loss" + BackwardSuffix);
         contributions[loss] = [seed.Constant(loss.Type.ElementType == DataType.Double
             ? Tensor.FromDoubles([.. lossShape.Select(d => d.Value!.Value)], [1.0])
             : Tensor.FromFloats([.. lossShape.Select(d => d.Value!.Value)], [1f]), "seed")];
@@ -56,7 +59,7 @@ public static class GradientBuilder
         {
             var gradient = Accumulate(graph, opset, contributions, parameter)
                 ?? throw new GraphException($"trainable parameter '{parameter.Name}' does not affect the loss '{loss.Name}'");
-            var named = graph.CreateValue(parameter.Name + GradientSuffix, parameter.Type);
+            var named = graph.CreateValue(gradientName(parameter.Name), parameter.Type);
             graph.AddNodeWithOutputs("Identity", [gradient], [named], name: graph.FreshName(named.Name));
             graph.Outputs.Add(named);
             outputs.Add(named);
@@ -70,7 +73,7 @@ public static class GradientBuilder
         if (!contributions.TryGetValue(value, out var list)) return null;
         if (list.Count > 1)
         {
-            var sum = new GraphBuilder(graph, opset, $"{value.Name}_grad").Sum(list);
+            var sum = new GraphBuilder(graph, opset, value.Name + BackwardSuffix).Sum(list);
             sum.Type = value.Type;
             list.Clear();
             list.Add(sum);

@@ -16,7 +16,7 @@ public sealed class GradientContext : GraphBuilder
 
     internal GradientContext(Graph graph, long opset, Node node, IReadOnlyList<Value?> upstream, Func<Value, bool> needsGradient,
         GradientFormulations formulations)
-        : base(graph, opset, $"{node.Name}_grad")
+        : base(graph, opset, node.Name + GradientBuilder.BackwardSuffix)
     {
         Node = node;
         Formulations = formulations;

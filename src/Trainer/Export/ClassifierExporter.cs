@@ -17,12 +17,8 @@ namespace OnnxTrainer.Export;
 /// </summary>
 public static class ClassifierExporter
 {
-    public const string InputName = "input";
-    public const string LogitsName = "logits";
-    public const string ProbabilitiesName = "probabilities";
 
     /// <summary>The symbolic batch dimension (the same symbol ClassifierAssembly uses; Export does not depend on Artifacts).</summary>
-    public const string BatchSymbol = "N";
 
     /// <summary>Softmax over one axis of any rank, and the Softmax-13 semantics that ONNX Runtime's optimizers expect.</summary>
     private const long MinimumOpset = 13;
@@ -53,12 +49,12 @@ public static class ClassifierExporter
         if (input.Type?.Shape is not { Count: 4 } shape)
             throw new GraphException($"the classifier input '{input.Name}' must be an image batch of rank 4 (got {input.Type})");
         CheckInputAgrees(input, shape, export.Preprocessing);
-        input.Type = input.Type with { Shape = [Dim.Named(BatchSymbol), .. shape.Skip(1)] };
-        graph.RenameTo(input, InputName);
-        graph.RenameTo(logits, LogitsName);
-        graph.FreeName(ProbabilitiesName);
-        var probabilities = graph.CreateValue(ProbabilitiesName);
-        graph.AddNodeWithOutputs("Softmax", [logits], [probabilities], [Attribute.Of("axis", 1L)], name: ProbabilitiesName);
+        input.Type = input.Type with { Shape = [Dim.Named(ClassifierContract.BatchDimension), .. shape.Skip(1)] };
+        graph.RenameTo(input, ClassifierContract.Input);
+        graph.RenameTo(logits, ClassifierContract.Logits);
+        graph.FreeName(ClassifierContract.Probabilities);
+        var probabilities = graph.CreateValue(ClassifierContract.Probabilities);
+        graph.AddNodeWithOutputs("Softmax", [logits], [probabilities], [Attribute.Of("axis", 1L)], name: ClassifierContract.Probabilities);
         graph.Outputs.Add(probabilities);
 
         // Recompute every intermediate shape from the symbolic batch: declared ones may carry a fixed batch.

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTrainer.Artifacts;
 
+using OnnxTrainer.Inference;
 namespace OnnxTrainer.Training;
 
 /// <summary>
@@ -29,7 +30,7 @@ public sealed class DataParallelStep : IDisposable
     private readonly IReadOnlyList<string> _extraOutputs;
     private readonly int _threads;
 
-    /// <param name="model">The serialized training graph: inputs <see cref="TrainingGraph.InputName"/>, its labels,
+    /// <param name="model">The serialized training graph: inputs <see cref="ClassifierContract.Input"/>, its labels,
     /// the parameters and further per-image inputs; outputs loss, logits, gradients and <paramref name="extraOutputs"/>.</param>
     /// <param name="gradients">Name and shape of each gradient output.</param>
     /// <param name="classWeights">The loss's per-class weights (null: every image weighs 1).</param>
@@ -176,8 +177,8 @@ public sealed class DataParallelStep : IDisposable
             };
             try
             {
-                _binding.BindInput(TrainingGraph.InputName, inputs[0]);
-                _binding.BindInput(TrainingGraph.LabelsName, inputs[1]);
+                _binding.BindInput(ClassifierContract.Input, inputs[0]);
+                _binding.BindInput(TrainingContract.Labels, inputs[1]);
                 foreach (var (name, values, valueShape) in further ?? [])
                 {
                     inputs.Add(Rows(values, valueShape, start, count));
@@ -187,8 +188,8 @@ public sealed class DataParallelStep : IDisposable
                 // Logits change shape with the batch: ORT would reuse a device output bound once, so outputs are
                 // rebound each run. They come back in binding order: loss and logits first.
                 _binding.ClearBoundOutputs();
-                _binding.BindOutputToDevice(TrainingGraph.LossName, OrtMemoryInfo.DefaultInstance);
-                _binding.BindOutputToDevice(TrainingGraph.LogitsName, OrtMemoryInfo.DefaultInstance);
+                _binding.BindOutputToDevice(TrainingContract.Loss, OrtMemoryInfo.DefaultInstance);
+                _binding.BindOutputToDevice(ClassifierContract.Logits, OrtMemoryInfo.DefaultInstance);
                 foreach (var name in extraOutputs) _binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
                 foreach (var (name, value) in Gradients) _binding.BindOutput(name, value);
                 Session.RunWithBinding(_runOptions, _binding);

@@ -3,6 +3,7 @@ using OnnxTrainer.Artifacts;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 
+using OnnxTrainer.Inference;
 namespace OnnxTrainer.Training;
 
 /// <summary>
@@ -15,9 +16,6 @@ namespace OnnxTrainer.Training;
 /// </summary>
 public sealed class TrainingSession : IDisposable
 {
-    private const string LearningRateName = "learning_rate";
-    private const string StepName = "step";
-    private const string OutSuffix = ".out";
 
     private readonly DeviceTensors? _device;
     private readonly DataParallelStep _training;
@@ -61,16 +59,16 @@ public sealed class TrainingSession : IDisposable
             _optimizer = new InferenceSession(ModelWriter.ToBytes(optimizer), options);
         }
         _training = new DataParallelStep(ModelWriter.ToBytes(training), execution, chunks,
-            [.. parameters.Select(p => (p.Name + Autodiff.GradientBuilder.GradientSuffix, p.Value.Dims))], classWeights, extraOutputs,
+            [.. parameters.Select(p => (TrainingContract.Gradient(p.Name), p.Value.Dims))], classWeights, extraOutputs,
             _trainingPlacement is null ? null : (options, _) => _trainingPlacement.Configure(options), _device);
         _learningRateValue = OrtValue.CreateTensorValueFromMemory(_learningRate, []);
         _stepValue = OrtValue.CreateTensorValueFromMemory(_step, []);
 
-        var names = parameters.Select(p => p.Name).ToHashSet();
+        var names = parameters.SelectMany(p => new[] { p.Name, TrainingContract.Gradient(p.Name) }).ToHashSet();
         foreach (var (name, value) in parameters) _parameters.Add(new ParameterBuffers(name, value, _device));
         foreach (var input in optimizer.Graph.Inputs)
         {
-            if (input.Name is LearningRateName or StepName || names.Contains(input.Name) || input.Name.EndsWith(Autodiff.GradientBuilder.GradientSuffix, StringComparison.Ordinal))
+            if (input.Name is TrainingContract.LearningRate or TrainingContract.Step || names.Contains(input.Name))
                 continue;
             var dims = input.Type?.KnownDims ?? throw new GraphException($"optimizer state '{input.Name}' has no static shape");
             var initial = state?.GetValueOrDefault(input.Name) ?? Tensor.FromFloats(dims, new float[Tensor.ElementCount(dims)]);
@@ -96,12 +94,12 @@ public sealed class TrainingSession : IDisposable
         _learningRate[0] = learningRate;
         _step[0]++;
         // Bound each step: where the graph reads them on a device, binding is when ONNX Runtime copies them there.
-        _optimizerBinding.BindInput(LearningRateName, _learningRateValue);
-        _optimizerBinding.BindInput(StepName, _stepValue);
+        _optimizerBinding.BindInput(TrainingContract.LearningRate, _learningRateValue);
+        _optimizerBinding.BindInput(TrainingContract.Step, _stepValue);
         foreach (var buffers in _parameters.Concat(_states))
         {
             _optimizerBinding.BindInput(buffers.Name, buffers.Current);
-            _optimizerBinding.BindOutput(buffers.Name + OutSuffix, buffers.Next);
+            _optimizerBinding.BindOutput(TrainingContract.Updated(buffers.Name), buffers.Next);
         }
         _optimizer.RunWithBinding(_runOptions, _optimizerBinding);
         _optimizerPlacement?.AfterRun(() => [_optimizer.EndProfiling()]);
@@ -114,9 +112,9 @@ public sealed class TrainingSession : IDisposable
     {
         using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
         using var labelValue = OrtValue.CreateTensorValueFromMemory(labels, [labels.Length]);
-        var feeds = new Dictionary<string, OrtValue> { [TrainingGraph.InputName] = input, [TrainingGraph.LabelsName] = labelValue };
+        var feeds = new Dictionary<string, OrtValue> { [ClassifierContract.Input] = input, [TrainingContract.Labels] = labelValue };
         foreach (var p in _parameters) feeds[p.Name] = p.Current;
-        using var outputs = _eval.Run(_runOptions, feeds, [TrainingGraph.LossName, TrainingGraph.LogitsName]);
+        using var outputs = _eval.Run(_runOptions, feeds, [TrainingContract.Loss, ClassifierContract.Logits]);
         _evalPlacement?.AfterRun(() => [_eval.EndProfiling()]);
         return StepResult.Read(outputs, labels.Length);
     }

@@ -4,6 +4,7 @@ using OnnxTrainer.Onnx;
 using OnnxTrainer.Tests.Fixtures;
 using Xunit;
 
+using OnnxTrainer.Inference;
 namespace OnnxTrainer.Tests.Artifacts;
 
 /// <summary>
@@ -28,8 +29,8 @@ public class HeadDropoutTests
         var random = new Random(11);
         var feeds = new Dictionary<string, (DataType, long[], double[])>
         {
-            [TrainingGraph.InputName] = (DataType.Float, ImageShape, [.. Enumerable.Range(0, (int)Tensor.ElementCount(ImageShape)).Select(_ => random.NextDouble() * 2 - 1)]),
-            [TrainingGraph.LabelsName] = (DataType.Int64, [ImageShape[0]], [0, 3, 1, 4]),
+            [ClassifierContract.Input] = (DataType.Float, ImageShape, [.. Enumerable.Range(0, (int)Tensor.ElementCount(ImageShape)).Select(_ => random.NextDouble() * 2 - 1)]),
+            [TrainingContract.Labels] = (DataType.Int64, [ImageShape[0]], [0, 3, 1, 4]),
         };
         foreach (var name in trainable)
         {
@@ -62,13 +63,13 @@ public class HeadDropoutTests
         var maskNames = HeadDropout.Nodes(sampled.Graph).Select(n => n.Output(1).Name).ToList();
         sampled.Graph.Outputs.AddRange(maskNames.Select(n => sampled.Graph[n]));
         var artifact = TrainingGraph.BuildTraining(sampled, trainable, loss, maskNames);
-        Assert.Equal([TrainingGraph.InputName, TrainingGraph.LabelsName, .. trainable], artifact.Graph.Inputs.Select(i => i.Name));
+        Assert.Equal([ClassifierContract.Input, TrainingContract.Labels, .. trainable], artifact.Graph.Inputs.Select(i => i.Name));
         using var artifactRunner = new OrtRunner(artifact);
         var fromArtifact = artifactRunner.Run(Feeds(artifact, assembly.Model, trainable));
 
         var (masked, masks) = HeadDropout.Masked(assembly.Model);
         var loop = TrainingGraph.BuildTraining(masked, trainable, loss);
-        Assert.Equal([TrainingGraph.InputName, TrainingGraph.LabelsName, .. trainable, .. masks.Select(m => m.Name)], loop.Graph.Inputs.Select(i => i.Name));
+        Assert.Equal([ClassifierContract.Input, TrainingContract.Labels, .. trainable, .. masks.Select(m => m.Name)], loop.Graph.Inputs.Select(i => i.Name));
         Assert.DoesNotContain(loop.Graph.Nodes, n => n.OpType == "Dropout");
         var feeds = Feeds(loop, assembly.Model, trainable);
         int gradients = trainable.Count;
@@ -100,7 +101,7 @@ public class HeadDropoutTests
         var assembly = Assembly();
         var trainable = Trainable(assembly);
         var eval = TrainingGraph.BuildEval(assembly.Model, trainable, new LossOptions());
-        Assert.Equal([TrainingGraph.InputName, TrainingGraph.LabelsName, .. trainable], eval.Graph.Inputs.Select(i => i.Name));
+        Assert.Equal([ClassifierContract.Input, TrainingContract.Labels, .. trainable], eval.Graph.Inputs.Select(i => i.Name));
         var (masked, masks) = HeadDropout.Masked(assembly.Model);
         var loop = TrainingGraph.BuildTraining(masked, trainable, new LossOptions());
 

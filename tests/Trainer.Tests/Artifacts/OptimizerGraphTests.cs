@@ -242,14 +242,14 @@ public class OptimizerGraphTests
         {
             var feed = new Dictionary<string, (DataType, long[], double[])>
             {
-                [OptimizerGraph.LearningRateName] = (DataType.Float, [], [learningRate]),
-                [OptimizerGraph.StepName] = (DataType.Int64, [], [step]),
+                [TrainingContract.LearningRate] = (DataType.Float, [], [learningRate]),
+                [TrainingContract.Step] = (DataType.Int64, [], [step]),
             };
             for (int i = 0; i < _parameters.Length; i++)
             {
                 var (name, shape) = _parameters[i];
                 feed[name] = (DataType.Float, shape, Doubles(Values[name]));
-                feed[OptimizerGraph.GradientName(name)] = (DataType.Float, shape, Doubles(gradients[i]));
+                feed[TrainingContract.Gradient(name)] = (DataType.Float, shape, Doubles(gradients[i]));
                 foreach (var state in OptimizerGraph.StateNames(name, _options))
                     feed[state] = (DataType.Float, shape, Doubles(Values[state]));
             }

@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Ir.Shapes;
@@ -87,7 +88,7 @@ public class ActivationGradientTests
         var loss = b.ReduceSum(b.Add(b.Op("Relu", [x]), b.Op("Clip", [x, b.Scalar(0), b.Scalar(6)])), [0], keepDims: false);
         graph.Outputs.Add(loss);
         ShapeInference.Run(graph, 17);
-        GradientBuilder.Build(graph, 17, loss, [x]);
+        GradientBuilder.Build(graph, 17, loss, [x], TrainingContract.Gradient);
         using var runner = new OrtRunner(model);
 
         var dx = runner.Run(new Dictionary<string, (DataType, long[], double[])>

@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Ir.Shapes;
@@ -107,7 +108,7 @@ public class ConvGradientTests
         var y = Conv(check.Builder, [x, w], Parse($"s={stride},{stride};p=1,1,1,1"));
         var loss = check.Builder.ReduceSum(y, [], keepDims: false);
         ShapeInference.Run(check.Graph, 17);
-        GradientBuilder.Build(check.Graph, 17, loss, [w]);
+        GradientBuilder.Build(check.Graph, 17, loss, [w], TrainingContract.Gradient);
         Assert.Equal(gemms, check.Graph.Nodes.Count(n => n.OpType == "Gemm"));
         Assert.DoesNotContain(check.Graph.Nodes, n => n.OpType == "Gather");
     }
@@ -123,7 +124,7 @@ public class ConvGradientTests
         var loss = check.Builder.ReduceSum(relu, [], keepDims: false);
         ShapeInference.Run(check.Graph, 17);
 
-        GradientBuilder.Build(check.Graph, 17, loss, [w]);
+        GradientBuilder.Build(check.Graph, 17, loss, [w], TrainingContract.Gradient);
 
         // One unfolding of X, read by dW's Gemm and by the Gemm that now computes the Relu's input; the Conv has no readers left.
         var unfolding = Assert.Single(check.Graph.Nodes, n => n.OpType == "MatMul");
@@ -218,7 +219,7 @@ public class ConvGradientTests
         graph.Outputs.Add(loss);
 
         // Act
-        GradientBuilder.Build(graph, 17, loss, [x, w]);
+        GradientBuilder.Build(graph, 17, loss, [x, w], TrainingContract.Gradient);
         using var runner = new OrtRunner(model);
 
         // Assert

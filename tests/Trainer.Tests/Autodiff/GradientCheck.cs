@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
@@ -87,7 +88,7 @@ internal sealed class GradientCheck
         LearnTypes();
         Graph.Outputs.Add(loss);
         var forward = ModelWriter.ToBytes(_model);
-        var gradients = GradientBuilder.Build(Graph, _model.OpsetVersion, loss, _differentiable);
+        var gradients = GradientBuilder.Build(Graph, _model.OpsetVersion, loss, _differentiable, TrainingContract.Gradient);
         Assert.Equal(_differentiable.Count, gradients.Count);
 
         List<(double[] Data, long[] Shape)> analytic;

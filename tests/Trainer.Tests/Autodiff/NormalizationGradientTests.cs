@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
 using Xunit;
@@ -67,7 +68,7 @@ public class NormalizationGradientTests
         loss.Type = TensorType.Of(DataType.Float);
         var bn = y.Producer!;
 
-        GradientBuilder.Build(graph, model.OpsetVersion, loss, [w]);
+        GradientBuilder.Build(graph, model.OpsetVersion, loss, [w], TrainingContract.Gradient);
 
         var emitted = graph.Nodes.Where(n => n.Name.StartsWith(bn.Name + "_grad", StringComparison.Ordinal)).ToList();
         var mul = Assert.Single(emitted);

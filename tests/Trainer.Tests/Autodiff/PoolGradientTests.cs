@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
 using Xunit;
@@ -375,7 +376,7 @@ public class PoolGradientTests
         var loss = builder.ReduceSum(product, [.. Enumerable.Range(0, outShape.Length).Select(a => (long)a)], keepDims: false);
         loss.Type = TensorType.Of(type);
         model.Graph.Outputs.Add(loss);
-        GradientBuilder.Build(model.Graph, model.OpsetVersion, loss, [x]);
+        GradientBuilder.Build(model.Graph, model.OpsetVersion, loss, [x], TrainingContract.Gradient);
         using var runner = new OrtRunner(model);
         var results = runner.Run(new Dictionary<string, (DataType, long[], double[])> { ["x"] = (type, shape, data) });
         return (results[1].Data, weights);

@@ -1,3 +1,4 @@
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Autodiff;
 using OnnxTrainer.Ir;
 using Xunit;
@@ -192,7 +193,7 @@ public class ShapeGradientTests
         graph.Outputs.AddRange(outputs);
         graph.Outputs.Add(loss);
 
-        GradientBuilder.Build(graph, 17, loss, [x]);
+        GradientBuilder.Build(graph, 17, loss, [x], TrainingContract.Gradient);
 
         var data = Enumerable.Range(0, (int)(batch * 24)).Select(i => (double)i).ToArray();
         using var runner = new OrtRunner(model);

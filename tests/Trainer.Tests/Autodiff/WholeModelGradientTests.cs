@@ -5,6 +5,7 @@ using OnnxTrainer.Onnx;
 using OnnxTrainer.Tests.Fixtures;
 using Xunit;
 
+using OnnxTrainer.Inference;
 namespace OnnxTrainer.Tests.Autodiff;
 
 /// <summary>
@@ -86,14 +87,14 @@ public class WholeModelGradientTests
         var parameters = Parameters.Of(forward.Graph).ToList();
         var training = TrainingGraph.BuildTraining(forward, [.. parameters.Select(p => p.Name)], new LossOptions(), target: target);
         var activations = withActivations
-            ? training.Graph.TopologicalOrder().Where(n => n.OpType is "Relu" or "Clip" && !n.Name.Contains(GradientBuilder.GradientSuffix)).ToList()
+            ? training.Graph.TopologicalOrder().Where(n => n.OpType is "Relu" or "Clip" && !n.Name.Contains(GradientBuilder.BackwardSuffix)).ToList()
             : [];
         training.Graph.Outputs.AddRange(activations.Select(n => n.Output()));
 
         var feeds = new Dictionary<string, (DataType, long[], double[])>
         {
-            [TrainingGraph.InputName] = (DataType.Float, reference["input"].Dims, reference["input"].ToDoubles()),
-            [TrainingGraph.LabelsName] = (DataType.Int64, reference["labels"].Dims, reference["labels"].ToDoubles()),
+            [ClassifierContract.Input] = (DataType.Float, reference["input"].Dims, reference["input"].ToDoubles()),
+            [TrainingContract.Labels] = (DataType.Int64, reference["labels"].Dims, reference["labels"].ToDoubles()),
         };
         foreach (var p in parameters)
             feeds[p.Name] = (DataType.Float, p.Initializer!.Dims, p.Initializer.ToDoubles());

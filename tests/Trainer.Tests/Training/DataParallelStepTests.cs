@@ -34,7 +34,7 @@ public class DataParallelStepTests
 
     /// <summary>The training graph's gradient outputs, name and shape, in parameter order.</summary>
     private static (string Name, long[] Dims)[] GradientOutputs(Case c) =>
-        [.. c.Parameters.Select(p => (p.Name + GradientBuilder.GradientSuffix, p.Value.Dims))];
+        [.. c.Parameters.Select(p => (TrainingContract.Gradient(p.Name), p.Value.Dims))];
 
     private static (StepResult Result, Dictionary<string, float[]> Gradients) Run(Case c, int chunks, int threads)
     {
