@@ -48,7 +48,7 @@ public static class MobileNetV2Builder
     }
 
     /// <summary>torchvision's <c>_make_divisible</c>: the nearest multiple of 8, never more than 10% below the request.</summary>
-    public static int MakeDivisible(double channels)
+    internal static int MakeDivisible(double channels)
     {
         int rounded = Math.Max(ChannelDivisor, (int)(channels + ChannelDivisor / 2.0) / ChannelDivisor * ChannelDivisor);
         return rounded < 0.9 * channels ? rounded + ChannelDivisor : rounded;

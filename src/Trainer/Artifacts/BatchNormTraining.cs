@@ -13,7 +13,7 @@ namespace OnnxTrainer.Artifacts;
 /// </summary>
 public static class BatchNormTraining
 {
-    public const string BatchSuffix = ".batch";
+    private const string BatchSuffix = ".batch";
 
     /// <summary>
     /// Rewrites every BatchNormalization node for which <paramref name="train"/> is true; returns one entry per

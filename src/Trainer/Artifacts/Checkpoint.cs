@@ -12,7 +12,7 @@ namespace OnnxTrainer.Artifacts;
 /// </summary>
 public sealed record Checkpoint
 {
-    public const string DefaultBaseName = "checkpoint";
+    private const string DefaultBaseName = "checkpoint";
     public const int FormatVersion = 1;
 
     /// <summary>Optimizer steps taken (the optimizer graph's <c>step</c> input of the next update is Step + 1).</summary>

@@ -13,7 +13,7 @@ namespace OnnxTrainer.Artifacts;
 /// </summary>
 public static class HeadDropout
 {
-    public const string MaskSuffix = ".mask";
+    private const string MaskSuffix = ".mask";
 
     /// <summary>The head's dropout layers of a forward graph (named by <see cref="ClassifierHeadBuilder"/>).</summary>
     public static IReadOnlyList<Node> Nodes(Graph graph) =>

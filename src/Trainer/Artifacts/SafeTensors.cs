@@ -15,7 +15,7 @@ namespace OnnxTrainer.Artifacts;
 /// </summary>
 public static class SafeTensors
 {
-    public const string MetadataKey = "__metadata__";
+    private const string MetadataKey = "__metadata__";
 
     /// <summary>The reference implementation's limit: a larger length is a corrupt file, not a real header.</summary>
     private const long MaxHeaderLength = 100_000_000;

@@ -23,7 +23,7 @@ internal struct DeterministicRandom
         _state = Mix(Mix(Mix((ulong)seed) ^ (ulong)purpose) ^ (ulong)a) ^ Mix((ulong)b + 0x632BE59BD9B4E019UL);
     }
 
-    public ulong NextUInt64()
+    private ulong NextUInt64()
     {
         _state += 0x9E3779B97F4A7C15UL;
         return Mix(_state);

@@ -21,7 +21,10 @@ public sealed class Model
 
     public long OpsetVersion => Opsets.TryGetValue("", out var v) ? v : Opsets.GetValueOrDefault("ai.onnx", 1);
 
-    public string? GetMetadata(string key) => Metadata.LastOrDefault(kv => kv.Key == key).Value;
+    /// <summary>The metadata as a dictionary; where a key repeats, its last value counts (as ONNX Runtime reads it).</summary>
+    public IReadOnlyDictionary<string, string> MetadataByKey() => Metadata.GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+
+    public string? GetMetadata(string key) => MetadataByKey().GetValueOrDefault(key);
 
     public void SetMetadata(string key, string value)
     {

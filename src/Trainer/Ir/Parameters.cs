@@ -20,7 +20,7 @@ public static class Parameters
         ["Upsample"] = [1],
     };
 
-    public static bool IsParameter(Value value) =>
+    private static bool IsParameter(Value value) =>
         value.Initializer is { } data && data.ElementType.IsFloatingPoint() && value.Users.Any(user => ReadsAsWeight(user, value));
 
     /// <summary>True for BatchNormalization running statistics (inputs 3 and 4), which training must not update by gradient.</summary>

@@ -14,7 +14,7 @@ namespace OnnxTrainer.Onnx;
 public static class ModelReader
 {
     /// <summary>Largest dimension accepted in a declared shape; anything larger is treated as corrupt.</summary>
-    public const long MaxDimension = int.MaxValue;
+    private const long MaxDimension = int.MaxValue;
 
     public static Model Load(string path)
     {

@@ -2,8 +2,7 @@ namespace OnnxTrainer.Recipes;
 
 /// <summary>
 /// Groups backbone parameters into the "blocks" that <c>fine_tune_last</c> and <c>unfreeze_last</c> count. The best
-/// grouping comes from the graph (<see cref="AtBoundaries"/>: the parameters between consecutive cut points);
-/// <see cref="ByNamePrefix"/>, from names alone, is the fallback for exports that keep module names.
+/// grouping comes from the graph (<see cref="AtBoundaries"/>: the parameters between consecutive cut points).
 /// </summary>
 public static class ParameterBlocks
 {
@@ -20,26 +19,6 @@ public static class ParameterBlocks
         {
             if (end > begin) blocks.Add(parameterNames.Skip(begin).Take(end - begin).ToList());
             begin = end;
-        }
-        return blocks;
-    }
-
-    /// <summary>
-    /// Consecutive parameters that share their name up to the second-last dot form a block:
-    /// <c>layer4.1.conv2.weight</c> belongs to <c>layer4.1</c>; names with fewer than three parts (<c>conv1.weight</c>,
-    /// <c>bn1.bias</c>) share the stem block "".
-    /// </summary>
-    public static IReadOnlyList<IReadOnlyList<string>> ByNamePrefix(IReadOnlyList<string> parameterNames)
-    {
-        var blocks = new List<List<string>>();
-        string? currentPrefix = null;
-        foreach (var name in parameterNames)
-        {
-            var parts = name.Split('.');
-            var prefix = parts.Length < 3 ? "" : string.Join('.', parts[..^2]);
-            if (prefix != currentPrefix) blocks.Add([]);
-            blocks[^1].Add(name);
-            currentPrefix = prefix;
         }
         return blocks;
     }

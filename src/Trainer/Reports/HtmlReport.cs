@@ -14,7 +14,7 @@ namespace OnnxTrainer.Reports;
 /// </summary>
 public static class HtmlReport
 {
-    public const int WorstExamples = 24;
+    private const int WorstExamples = 24;
     private const int ThumbnailSize = 112;
     private const int MaxHeatMapClasses = 40;
 

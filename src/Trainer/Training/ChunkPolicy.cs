@@ -15,7 +15,7 @@ namespace OnnxTrainer.Training;
 /// </summary>
 public static class ChunkPolicy
 {
-    public const double MinimumPositionsPerChunk = 1024;
+    private const double MinimumPositionsPerChunk = 1024;
 
     /// <summary>
     /// Chunks for a training graph: the most (up to one per thread and one per image) that keep

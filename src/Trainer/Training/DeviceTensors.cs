@@ -44,7 +44,7 @@ public sealed class DeviceTensors : IDisposable
     }
 
     /// <summary>Overwrites a device tensor with host values of the same shape.</summary>
-    public void CopyInto(float[] values, OrtValue target)
+    private void CopyInto(float[] values, OrtValue target)
     {
         using var source = OrtValue.CreateTensorValueFromMemory(values, target.GetTensorTypeAndShape().Shape);
         Copy(source, target);

@@ -12,7 +12,7 @@ namespace OnnxTrainer.Training;
 public sealed class LiveProgress
 {
     /// <summary>How often a phase prints a line when stderr is not a terminal.</summary>
-    public static readonly TimeSpan LineInterval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan LineInterval = TimeSpan.FromSeconds(10);
 
     private readonly bool _enabled;
     private readonly bool _interactive;

@@ -150,7 +150,7 @@ public sealed record RunSetup(
 
     private static PreprocessingSpec? RecordedPreprocessing(Recipe recipe, Model backbone)
     {
-        var metadata = backbone.Metadata.GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+        var metadata = backbone.MetadataByKey();
         if (!metadata.ContainsKey("input_size")) return null;
         try
         {

@@ -19,7 +19,6 @@ public sealed class StopSignal : IDisposable
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
     }
 
-    public bool Requested => _requested;
 
     /// <summary>Requests a stop as a signal would (tests and callers that embed the trainer).</summary>
     public void Request() => _requested = true;

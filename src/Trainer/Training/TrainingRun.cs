@@ -15,7 +15,7 @@ public sealed class TrainingRun
 {
     public const string MetricsFile = "metrics.jsonl";
     public const string LogFile = "run.log";
-    public const string BestDirectory = "best";
+    private const string BestDirectory = "best";
 
     private readonly RunSetup _setup;
     private readonly TrainingRunOptions _options;

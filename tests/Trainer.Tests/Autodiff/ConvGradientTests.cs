@@ -146,9 +146,8 @@ public class ConvGradientTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Conv_Geometry_MatchesNumerical(string name, long[] xShape, long[] wShape, string attrs)
+    public void Conv_Geometry_MatchesNumerical(string _, long[] xShape, long[] wShape, string attrs)
     {
-        Assert.NotEmpty(name);
         var check = new GradientCheck(DataType.Float);
         var spec = Parse(attrs);
         var x = check.Input("x", xShape);
@@ -164,9 +163,8 @@ public class ConvGradientTests
     [InlineData("3x3 s2", new long[] { 2, 3, 7, 7 }, new long[] { 4, 3, 3, 3 }, "s=2,2;p=1,1,1,1")]
     [InlineData("depthwise", new long[] { 2, 4, 6, 6 }, new long[] { 4, 1, 3, 3 }, "g=4;p=1,1,1,1;bias")]
     [InlineData("1x1", new long[] { 2, 4, 5, 5 }, new long[] { 3, 4, 1, 1 }, "")]
-    public void Conv_FrozenInput_OnlyWeightGradientEmitted(string name, long[] xShape, long[] wShape, string attrs)
+    public void Conv_FrozenInput_OnlyWeightGradientEmitted(string _, long[] xShape, long[] wShape, string attrs)
     {
-        Assert.NotEmpty(name);
         var check = new GradientCheck(DataType.Float);
         var spec = Parse(attrs);
         var x = check.FixedInput("x", xShape);

@@ -11,17 +11,22 @@ public sealed class RecipeFilesTests : IDisposable
 
     private Recipe Parse(string yaml) => RecipeLoader.Parse(yaml, "recipe.yaml", null, folder);
 
-    [Fact]
-    public void EnsureExist_AllPresent_NoError()
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("b.onnx", "backbone.path")]
+    [InlineData("images", "data.train.path")]
+    [InlineData("i.gz", "data.val.images")]
+    [InlineData("l.gz", "data.val.labels")]
+    public void EnsureExist_OneFileMissing_OnlyItsKeyNamed(string? missing, string? key)
     {
-        File.WriteAllBytes(Path.Combine(folder, "b.onnx"), []);
-        Directory.CreateDirectory(Path.Combine(folder, "images"));
-        File.WriteAllBytes(Path.Combine(folder, "i.gz"), []);
-        File.WriteAllBytes(Path.Combine(folder, "l.gz"), []);
-
+        foreach (var file in new[] { "b.onnx", "i.gz", "l.gz" }.Where(f => f != missing)) File.WriteAllBytes(Path.Combine(folder, file), []);
+        if (missing != "images") Directory.CreateDirectory(Path.Combine(folder, "images"));
         var recipe = Parse("backbone: { path: b.onnx }\ndata:\n  train: { path: images }\n  val: { kind: idx, images: i.gz, labels: l.gz }\n");
 
-        RecipeFiles.EnsureExist(recipe);
+        var error = Record.Exception(() => RecipeFiles.EnsureExist(recipe));
+
+        if (key is null) Assert.Null(error);
+        else Assert.StartsWith(key + ":", Assert.IsType<RecipeException>(error).Reason, StringComparison.Ordinal);
     }
 
     [Fact]

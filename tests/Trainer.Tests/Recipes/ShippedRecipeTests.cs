@@ -41,8 +41,8 @@ public class ShippedRecipeTests
     public void Resolve_ShippedRecipe_PlansOnAResNetLikeBackbone(string file)
     {
         var recipe = RecipeLoader.Load(Path.Combine(Folder, file));
-        var backbone = ParameterBlocks.ByNamePrefix(
-            ["conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer2.0.conv1.weight", "layer3.0.conv1.weight", "layer4.0.conv1.weight"]);
+        IReadOnlyList<IReadOnlyList<string>> backbone =
+            [["conv1.weight", "bn1.weight"], ["layer1.0.conv1.weight"], ["layer2.0.conv1.weight"], ["layer3.0.conv1.weight"], ["layer4.0.conv1.weight"]];
 
         var plan = TrainableParameters.Resolve(recipe, backbone, ["head.weight", "head.bias"]);
 

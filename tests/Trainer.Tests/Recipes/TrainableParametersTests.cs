@@ -167,15 +167,4 @@ public class TrainableParametersTests
         Assert.Equal([["a", "b"]], ParameterBlocks.AtBoundaries(["a", "b"], []));
         Assert.Empty(ParameterBlocks.AtBoundaries([], [1]));
     }
-
-    [Fact]
-    public void ByNamePrefix_ResNetNames_StemThenOneBlockPerResidualUnit()
-    {
-        var blocks = ParameterBlocks.ByNamePrefix(
-            ["conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer1.0.bn1.bias", "layer1.1.conv1.weight", "layer2.0.downsample.0.weight"]);
-
-        Assert.Equal(
-            [["conv1.weight", "bn1.weight"], ["layer1.0.conv1.weight", "layer1.0.bn1.bias"], ["layer1.1.conv1.weight"], ["layer2.0.downsample.0.weight"]],
-            blocks);
-    }
 }

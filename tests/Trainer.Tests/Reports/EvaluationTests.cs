@@ -2,7 +2,7 @@ using OnnxTrainer.Inference;
 using OnnxTrainer.Reports;
 using Xunit;
 
-namespace OnnxTrainer.Tests.Export;
+namespace OnnxTrainer.Tests.Reports;
 
 public class EvaluationTests
 {

@@ -4,7 +4,7 @@ using OnnxTrainer.Reports;
 using OnnxTrainer.Tests.Onnx;
 using Xunit;
 
-namespace OnnxTrainer.Tests.Export;
+namespace OnnxTrainer.Tests.Reports;
 
 public class HtmlReportTests
 {
