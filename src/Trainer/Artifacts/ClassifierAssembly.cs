@@ -21,7 +21,7 @@ public sealed record ClassifierAssembly(Model Model, IReadOnlyList<string> HeadP
     public static ClassifierAssembly Build(Model backbone, BackboneCut cut, int classes, IReadOnlyList<int> hidden, int seed,
         HeadPooling pooling = HeadPooling.Average, double dropout = 0)
     {
-        var model = ModelReader.Copy(backbone, "backbone");
+        var model = backbone.Clone();
         OpsetUpgrade.Apply(model);
         var graph = model.Graph;
         if (graph.Inputs.Count != 1)

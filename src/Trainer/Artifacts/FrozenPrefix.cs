@@ -26,13 +26,13 @@ public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
         if (frontier.Count != 1 || frontier[0] == input || frontier[0].Producer is null) return null;
         string boundary = frontier[0].Name;
 
-        var prefix = ModelReader.Copy(forward, "forward model");
+        var prefix = forward.Clone();
         prefix.Graph.Outputs.Clear();
         prefix.Graph.Outputs.Add(prefix.Graph[boundary]);
         prefix.Graph.Inputs.RemoveRange(1, prefix.Graph.Inputs.Count - 1);
         prefix.Graph.RemoveDeadNodes();
 
-        var suffix = ModelReader.Copy(forward, "forward model");
+        var suffix = forward.Clone();
         var suffixGraph = suffix.Graph;
         var oldInput = suffixGraph.Inputs[0];
         var boundaryValue = suffixGraph[boundary];

@@ -23,7 +23,7 @@ public static class HeadDropout
     public static Model Sampled(Model forward, int seed)
     {
         if (Nodes(forward.Graph).Count == 0) return forward;
-        var model = ModelReader.Copy(forward, "forward model");
+        var model = forward.Clone();
         var graph = model.Graph;
         var training = graph.AddInitializer(graph.FreshName($"{ClassifierHeadBuilder.Prefix}.dropout_training"), new Tensor(DataType.Bool, [], new byte[] { 1 }));
         int index = 0;
@@ -46,7 +46,7 @@ public static class HeadDropout
     public static (Model Forward, IReadOnlyList<DropoutMask> Masks) Masked(Model forward)
     {
         if (Nodes(forward.Graph).Count == 0) return (forward, []);
-        var model = ModelReader.Copy(forward, "forward model");
+        var model = forward.Clone();
         var graph = model.Graph;
         var masks = new List<DropoutMask>();
         foreach (var node in Nodes(graph))

@@ -34,7 +34,7 @@ public static class TrainingGraph
         ArtifactTarget target)
     {
         // Work on a copy: callers keep their forward model. The emitted graphs use the working opset's operator forms.
-        var model = ModelReader.Copy(forward, "forward model");
+        var model = forward.Clone();
         OpsetUpgrade.Apply(model);
         long opset = model.OpsetVersion;
         var graph = model.Graph;

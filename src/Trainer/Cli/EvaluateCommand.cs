@@ -39,7 +39,7 @@ public static class EvaluateCommand
             else Print(evaluation, skipped);
             if (reportPath is not null)
             {
-                HtmlReport.Write(reportPath, evaluation, curves, modelPath, dataPath, RunSummaryReader.Read(modelPath));
+                HtmlReport.Write(reportPath, evaluation, curves, modelPath, dataPath, RunDescriptionReader.Read(modelPath));
                 Console.Error.WriteLine($"report written to {reportPath}");
             }
             return 0;

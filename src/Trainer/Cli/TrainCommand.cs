@@ -1,3 +1,4 @@
+using OnnxTrainer.Reports;
 using System.CommandLine;
 using System.Text.Json;
 using OnnxTrainer.Export;

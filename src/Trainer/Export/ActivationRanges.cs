@@ -11,7 +11,7 @@ public static class ActivationRanges
     /// <exception cref="ArgumentException">No calibration batch was given.</exception>
     public static IReadOnlyDictionary<string, (float Min, float Max)> Measure(Model model, IReadOnlyCollection<string> tensors, IEnumerable<(float[] Images, long[] Shape)> batches)
     {
-        var probe = ModelReader.Copy(model, "model");
+        var probe = model.Clone();
         foreach (var name in tensors)
             if (!probe.Graph.Outputs.Any(o => o.Name == name)) probe.Graph.Outputs.Add(probe.Graph[name]);
 

@@ -30,7 +30,7 @@ public static class ClassifierExporter
     /// <param name="parameters">Trained values by initializer name; each replaces an initializer of the same shape.</param>
     public static Model Build(Model forward, IReadOnlyDictionary<string, Tensor> parameters, ClassifierExport export)
     {
-        var model = ModelReader.Copy(forward, "forward model");
+        var model = forward.Clone();
         if (model.OpsetVersion < MinimumOpset)
             throw new GraphException($"the model uses opset {model.OpsetVersion}; export needs opset {MinimumOpset} or newer");
         var graph = model.Graph;

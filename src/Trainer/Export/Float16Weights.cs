@@ -16,7 +16,7 @@ public static class Float16Weights
 
     public static Model Convert(Model model)
     {
-        var copy = ModelReader.Copy(model, "model");
+        var copy = model.Clone();
         var graph = copy.Graph;
         foreach (var value in graph.Initializers.Where(Convertible).ToList())
         {

@@ -23,7 +23,7 @@ public static class Int8Quantizer
     {
         if (model.OpsetVersion < MinimumOpset)
             throw new GraphException($"int8 quantization needs opset {MinimumOpset} or newer; the model uses {model.OpsetVersion}");
-        var copy = ModelReader.Copy(model, "model");
+        var copy = model.Clone();
         var graph = copy.Graph;
         ConvBatchNormFolding.Apply(graph, copy.OpsetVersion, weight => weight.IsInitializer);
         graph.RemoveDeadNodes(); // the unfolded weights: calibration must not load them

@@ -228,6 +228,32 @@ public sealed class Graph
         _nodes.AddRange(order);
     }
 
+    /// <summary>
+    /// A structural copy that passes can edit while the original stays as it was: new values, nodes and attribute maps,
+    /// the same order of values, nodes, inputs and outputs. Tensors (initializers, attribute tensors) are immutable and
+    /// shared, so a copy of a 100 MB backbone costs its node count, not its weights.
+    /// </summary>
+    public Graph Clone()
+    {
+        var copy = new Graph { Name = Name, DocString = DocString };
+        foreach (var value in _values.Values)
+            copy._values.Add(value.Name, new Value(value.Name, value.Type) { Initializer = value.Initializer });
+        Value? Map(Value? v) => v is null ? null : copy._values[v.Name];
+        foreach (var node in _nodes)
+        {
+            var twin = new Node(node.Name, node.OpType, node.Domain, node.Inputs.Select(Map), node.Outputs.Select(o => Map(o)!), node.Attributes.Values)
+            {
+                DocString = node.DocString,
+            };
+            copy._nodes.Add(twin);
+        }
+        copy._nodeNames.UnionWith(_nodeNames);
+        foreach (var (hint, count) in _nameCounters) copy._nameCounters.Add(hint, count);
+        copy.Inputs.AddRange(Inputs.Select(v => Map(v)!));
+        copy.Outputs.AddRange(Outputs.Select(v => Map(v)!));
+        return copy;
+    }
+
     internal void RenameValue(Value value, string newName)
     {
         if (_values.ContainsKey(newName)) throw new InvalidOperationException($"value name '{newName}' is already used");

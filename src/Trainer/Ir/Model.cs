@@ -26,6 +26,26 @@ public sealed class Model
 
     public string? GetMetadata(string key) => MetadataByKey().GetValueOrDefault(key);
 
+    /// <summary>A copy that passes can edit while the caller keeps this model (see <see cref="Ir.Graph.Clone"/>: weights are shared, not copied).</summary>
+    public Model Clone()
+    {
+        var copy = new Model
+        {
+            IrVersion = IrVersion,
+            ProducerName = ProducerName,
+            ProducerVersion = ProducerVersion,
+            Domain = Domain,
+            ModelVersion = ModelVersion,
+            DocString = DocString,
+            Graph = Graph.Clone(),
+        };
+        copy.Opsets.Clear();
+        foreach (var (domain, version) in Opsets) copy.Opsets.Add(domain, version);
+        copy.Metadata.AddRange(Metadata);
+        copy.Functions.AddRange(Functions);
+        return copy;
+    }
+
     public void SetMetadata(string key, string value)
     {
         Metadata.RemoveAll(kv => kv.Key == key);

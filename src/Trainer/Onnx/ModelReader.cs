@@ -54,9 +54,6 @@ public static class ModelReader
         return FromProto(proto, null, label);
     }
 
-    /// <summary>A deep copy made by a round trip through the file format, so passes can edit it while the caller keeps the original.</summary>
-    public static Model Copy(Model model, string label = "model") => Load(ModelWriter.ToBytes(model), label);
-
     internal static Model FromProto(ModelProto proto, string? directory, string label)
     {
         if (proto.Graph is null) throw new ModelFormatException($"{label}: the model has no graph");

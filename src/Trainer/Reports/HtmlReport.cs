@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using OnnxTrainer.Inference.Preprocessing;
-using OnnxTrainer.Training;
 using SkiaSharp;
 
 namespace OnnxTrainer.Reports;
@@ -36,7 +35,7 @@ public static class HtmlReport
 
     /// <param name="curves">The run's metrics log, one entry per epoch; empty leaves the curves out.</param>
     /// <param name="run">The recipe and backbone of the run that made the model; null for a model from elsewhere.</param>
-    public static void Write(string path, Evaluation evaluation, IReadOnlyList<EpochMetrics> curves, string modelPath, string dataPath, RunSummary? run = null)
+    public static void Write(string path, Evaluation evaluation, IReadOnlyList<EpochMetrics> curves, string modelPath, string dataPath, RunDescription? run = null)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evaluation: ")
@@ -86,7 +85,7 @@ public static class HtmlReport
     }
 
     /// <summary>The run's facts (name, strategy, backbone, parameters, cut) beside its recipe.</summary>
-    private static string Run(RunSummary run)
+    private static string Run(RunDescription run)
     {
         string Row(string name, string value) => $"<tr><th>{name}</th><td>{E(value)}</td></tr>";
         return new StringBuilder("<div class=\"run\"><table>")

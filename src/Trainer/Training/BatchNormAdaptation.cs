@@ -16,7 +16,7 @@ public static class BatchNormAdaptation
     /// <returns>The new running statistics by initializer name.</returns>
     public static IReadOnlyDictionary<string, Tensor> Estimate(Model forward, DataLoader images, ExecutionOptions execution)
     {
-        var model = ModelReader.Copy(forward, "forward model");
+        var model = forward.Clone();
         var statistics = BatchNormTraining.Apply(model.Graph, model.OpsetVersion, _ => true);
         if (statistics.Count == 0) return new Dictionary<string, Tensor>();
         model.Graph.Outputs.RemoveRange(0, model.Graph.Outputs.Count - 2 * statistics.Count);

@@ -52,7 +52,7 @@ public sealed record RunSetup(
     /// <summary>The forward classifier with the given parameter values as its initializers.</summary>
     public Model ForwardWith(IReadOnlyDictionary<string, Tensor> parameters)
     {
-        var model = ModelReader.Copy(Assembly.Model, "classifier");
+        var model = Assembly.Model.Clone();
         foreach (var (name, value) in parameters) model.Graph.SetInitializer(model.Graph[name], value);
         return model;
     }

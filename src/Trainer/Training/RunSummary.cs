@@ -1,3 +1,4 @@
+using OnnxTrainer.Reports;
 namespace OnnxTrainer.Training;
 
 /// <summary>What a finished (or stopped) run reports; <see cref="Parameters"/> are the kept (best or last) values.</summary>

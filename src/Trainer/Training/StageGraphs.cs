@@ -71,7 +71,7 @@ public sealed record StageGraphs(
     private static (Model Forward, IReadOnlyList<BatchStatistics> Statistics) TrainingForward(Model forward, IReadOnlyList<string> trainable, bool trainBatchNorm)
     {
         if (!trainBatchNorm) return (forward, []);
-        var copy = ModelReader.Copy(forward, "forward model");
+        var copy = forward.Clone();
         var names = trainable.ToHashSet();
         var statistics = BatchNormTraining.Apply(copy.Graph, copy.OpsetVersion, node => node.Input(1) is { } scale && names.Contains(scale.Name));
         return (copy, statistics);

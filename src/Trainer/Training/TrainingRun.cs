@@ -1,3 +1,4 @@
+using OnnxTrainer.Reports;
 using OnnxTrainer.Artifacts;
 using OnnxTrainer.Data;
 using OnnxTrainer.Ir;

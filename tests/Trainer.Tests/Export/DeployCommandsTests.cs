@@ -1,3 +1,4 @@
+using OnnxTrainer.Reports;
 using System.Globalization;
 using System.Diagnostics;
 using System.Text.Json.Nodes;

@@ -1,3 +1,4 @@
+using OnnxTrainer.Training;
 using OnnxTrainer.Recipes;
 using Xunit;
 

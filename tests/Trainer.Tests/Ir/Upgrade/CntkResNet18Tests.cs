@@ -13,7 +13,7 @@ public sealed class CntkResNet18Tests
     public void Upgrade_CntkResNet18_ComputesOriginalFeatures()
     {
         var original = ModelReader.Load(SetupFixtures.ImageNetResNet18);
-        var upgraded = ModelReader.Copy(original);
+        var upgraded = original.Clone();
 
         Assert.Equal(8, OpsetUpgrade.Apply(upgraded));
         Assert.Equal(OpsetUpgrade.WorkingOpset, upgraded.OpsetVersion);

@@ -25,7 +25,7 @@ public sealed class OldOpsetTorchvisionTests
     public void Upgrade_OldTorchvisionExport_ComputesOriginalOutputs(string name, string current)
     {
         var original = ModelReader.Load(GeneratedFixtures.ModelPath(name));
-        var upgraded = ModelReader.Copy(original);
+        var upgraded = original.Clone();
         Assert.True(OpsetUpgrade.Apply(upgraded) < OpsetUpgrade.WorkingOpset);
 
         var info = GeneratedFixtures.Info(current);

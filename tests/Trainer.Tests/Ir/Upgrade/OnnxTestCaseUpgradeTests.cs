@@ -67,7 +67,7 @@ public sealed class OnnxTestCaseUpgradeTests
         Assert.True(name != Missing, OnnxTestData.MissingMessage);
         string directory = Path.Combine(OnnxTestData.Root, name);
         var model = ModelReader.Load(Path.Combine(directory, "model.onnx"));
-        var before = ModelReader.Copy(model);
+        var before = model.Clone();
         long original = OpsetUpgrade.Apply(model);
         Assert.True(original < OpsetUpgrade.WorkingOpset);
         Assert.Equal(OpsetUpgrade.WorkingOpset, model.OpsetVersion);

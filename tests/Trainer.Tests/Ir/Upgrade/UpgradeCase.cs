@@ -56,7 +56,7 @@ internal sealed class UpgradeCase
     /// <summary>Upgrades a copy and returns it, after checking it is at the working opset with no initializer among its inputs.</summary>
     public Model Upgrade()
     {
-        var upgraded = ModelReader.Copy(Model);
+        var upgraded = Model.Clone();
         OpsetUpgrade.Apply(upgraded);
         Assert.Equal(OpsetUpgrade.WorkingOpset, upgraded.OpsetVersion);
         var written = ModelWriter.ToProto(upgraded);

@@ -1,4 +1,4 @@
-namespace OnnxTrainer.Recipes;
+namespace OnnxTrainer.Training;
 
 /// <summary>
 /// Groups backbone parameters into the "blocks" that <c>fine_tune_last</c> and <c>unfreeze_last</c> count. The best

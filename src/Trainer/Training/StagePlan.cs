@@ -1,4 +1,4 @@
-namespace OnnxTrainer.Recipes;
+namespace OnnxTrainer.Training;
 
 /// <summary>
 /// What one stage trains: <see cref="Trainable"/> in graph order (backbone first, then the head), each with its

@@ -9,14 +9,14 @@ using YamlDotNet.RepresentationModel;
 namespace OnnxTrainer.Cli;
 
 /// <summary>
-/// Reads the <see cref="RunSummary"/> of an exported model: the recipe travels in its metadata, and the new head's
+/// Reads the <see cref="RunDescription"/> of an exported model: the recipe travels in its metadata, and the new head's
 /// parameters are those under <c>head.</c>, the rest the backbone's.
 /// </summary>
-internal static class RunSummaryReader
+internal static class RunDescriptionReader
 {
     /// <summary>The summary of the run that exported <paramref name="modelPath"/>; null for a model without a readable recipe (not made by onnx-trainer).</summary>
     /// <exception cref="ModelFormatException">Not a readable ONNX file.</exception>
-    public static RunSummary? Read(string modelPath)
+    public static RunDescription? Read(string modelPath)
     {
         var model = ModelReader.Load(modelPath);
         if (model.GetMetadata(ClassifierMetadata.Recipe) is not { } recipe || Root(recipe) is not { } root) return null;
@@ -29,7 +29,7 @@ internal static class RunSummaryReader
             all += count;
             if (parameter.Name.StartsWith(ClassifierHeadBuilder.Prefix + ".", StringComparison.Ordinal)) head += count;
         }
-        return new RunSummary(Scalar(root, "name"), Scalar(root, "strategy"), name, all - head, head, Scalar(backbone, "cut") ?? "head", recipe);
+        return new RunDescription(Scalar(root, "name"), Scalar(root, "strategy"), name, all - head, head, Scalar(backbone, "cut") ?? "head", recipe);
     }
 
     private static YamlMappingNode? Root(string recipe)

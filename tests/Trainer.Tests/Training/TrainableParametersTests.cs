@@ -1,7 +1,9 @@
+using OnnxTrainer.Training;
 using OnnxTrainer.Recipes;
+using OnnxTrainer.Tests.Recipes;
 using Xunit;
 
-namespace OnnxTrainer.Tests.Recipes;
+namespace OnnxTrainer.Tests.Training;
 
 public class TrainableParametersTests
 {

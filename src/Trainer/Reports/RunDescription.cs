@@ -8,4 +8,4 @@ namespace OnnxTrainer.Reports;
 /// <param name="HeadParameters">Parameters of the new head.</param>
 /// <param name="Cut">Where the backbone was cut: <c>head</c>, a cut-point index or a tensor name.</param>
 /// <param name="Recipe">The recipe as the model records it (YAML).</param>
-public sealed record RunSummary(string? Name, string? Strategy, string Backbone, long BackboneParameters, long HeadParameters, string Cut, string Recipe);
+public sealed record RunDescription(string? Name, string? Strategy, string Backbone, long BackboneParameters, long HeadParameters, string Cut, string Recipe);

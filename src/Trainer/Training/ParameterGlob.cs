@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace OnnxTrainer.Recipes;
+namespace OnnxTrainer.Training;
 
 /// <summary>Glob patterns over parameter names: <c>*</c> is any run of characters (dots included), <c>?</c> one character.</summary>
 internal static class ParameterGlob

@@ -1,4 +1,5 @@
-namespace OnnxTrainer.Recipes;
+using OnnxTrainer.Recipes;
+namespace OnnxTrainer.Training;
 
 /// <summary>
 /// Decides which parameters train in each stage from the recipe's strategy, <c>trainable</c> patterns,

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace OnnxTrainer.Training;
+namespace OnnxTrainer.Reports;
 
 /// <summary>Appends one JSON object per epoch to metrics.jsonl, flushed at once so a crash loses nothing already written.</summary>
 public sealed class MetricsLog(string path)

@@ -1,4 +1,4 @@
-namespace OnnxTrainer.Training;
+namespace OnnxTrainer.Reports;
 
 /// <summary>One line of the run's metrics log (metrics.jsonl): what an epoch achieved.</summary>
 public sealed record EpochMetrics(
