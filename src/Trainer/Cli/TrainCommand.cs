@@ -44,7 +44,7 @@ public static class TrainCommand
             Console.Error.WriteLine($"error: {summary.StopReason}");
             return 3;
         }
-        var kept = KeptEpoch(summary, recipe);
+        var kept = summary.Kept;
         string modelPath = Path.Combine(runDirectory, ModelFile);
         ClassifierExporter.Save(setup.Assembly.Model, summary.Parameters,
             new ClassifierExport(summary.Classes, setup.Preprocessing, recipe.CanonicalYaml, MetricsJson(kept)), modelPath);
@@ -52,16 +52,6 @@ public static class TrainCommand
             AnsiConsole.MarkupLineInterpolated($"validation accuracy [bold]{kept.ValAccuracy:P2}[/] (top-5 {kept.ValTop5:P2}, epoch {kept.Epoch + 1})");
         AnsiConsole.MarkupLineInterpolated($"wrote {modelPath}");
         return 0;
-    }
-
-    /// <summary>The epoch whose parameters were kept: the best by the monitored metric when there is validation, else the last.</summary>
-    private static EpochMetrics? KeptEpoch(RunSummary summary, Recipe recipe)
-    {
-        if (summary.Epochs.Count == 0) return null;
-        if (double.IsNaN(summary.Epochs[^1].ValLoss)) return summary.Epochs[^1];
-        return recipe.EarlyStopping?.Metric == EarlyStoppingMetric.ValLoss
-            ? summary.Epochs.MinBy(e => e.ValLoss)
-            : summary.Epochs.MaxBy(e => e.ValAccuracy);
     }
 
     private static string MetricsJson(EpochMetrics? kept) => kept is null ? "{}" : JsonSerializer.Serialize(new Dictionary<string, double>

@@ -30,6 +30,7 @@ public sealed class TrainingRun
     private readonly DataLoader? _valLoader;
     private readonly List<EpochMetrics> _epochs = [];
     private Dictionary<string, Tensor>? _best;
+    private int _bestEpoch;
     private readonly HashSet<string> _reportedSkips = new(StringComparer.Ordinal);
 
     private TrainingRun(RunSetup setup, TrainingRunOptions options, StopSignal stop, TextWriter log)
@@ -83,7 +84,11 @@ public sealed class TrainingRun
             epoch = resumed.Epoch;
             _early.Restore(resumed.BestMetric ?? _early.Best, start.EpochsWithoutImprovement);
             if (Checkpoint.Exists(Path.Combine(_options.RunDirectory, BestDirectory)))
-                _best = new(Checkpoint.Load(Path.Combine(_options.RunDirectory, BestDirectory)).Tensors.Where(kv => _parameters.ContainsKey(kv.Key)).ToDictionary());
+            {
+                var best = Checkpoint.Load(Path.Combine(_options.RunDirectory, BestDirectory));
+                _best = new(best.Tensors.Where(kv => _parameters.ContainsKey(kv.Key)).ToDictionary());
+                _bestEpoch = best.Epoch - 1; // saved after its epoch, as the count of epochs done
+            }
             _metrics.TruncateFrom(epoch);
             _epochs.AddRange(MetricsLog.Read(_metrics.Path));
             Say($"resuming at epoch {epoch + 1}, batch {start.Batch + 1} (stage {start.Stage + 1})");
@@ -135,8 +140,8 @@ public sealed class TrainingRun
             if (_early.ShouldStop) break;
         }
 
-        var kept = _best ?? _parameters;
-        return new RunSummary(_options.RunDirectory, _epochs, kept, _setup.Data.Train.Classes, stopReason is null, stopReason);
+        var keptEpoch = _best is null ? _epochs.LastOrDefault() : _epochs.Single(e => e.Epoch == _bestEpoch);
+        return new RunSummary(_options.RunDirectory, _epochs, keptEpoch, _best ?? _parameters, _setup.Data.Train.Classes, stopReason is null, stopReason);
     }
 
     /// <summary>AdaBN: running statistics re-estimated on the training images before the first step (they are saved in the checkpoints).</summary>
@@ -310,6 +315,7 @@ public sealed class TrainingRun
             if (best)
             {
                 run._best = new Dictionary<string, Tensor>(run._parameters);
+                run._bestEpoch = epoch;
                 run.SaveCheckpoint(Path.Combine(run._options.RunDirectory, BestDirectory), session, session.Step, epoch + 1, next, plan.Trainable, lr);
             }
             // A new stage starts with fresh optimizer state and step count, so its checkpoint carries neither.

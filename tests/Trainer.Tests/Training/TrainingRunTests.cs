@@ -75,6 +75,8 @@ public sealed class TrainingRunTests : IDisposable
         Assert.False(initial["head.out.weight"].Data.Span.SequenceEqual(summary.Parameters["head.out.weight"].Data.Span));
         Assert.True(summary.Epochs[^1].TrainLoss < summary.Epochs[0].TrainLoss, "training loss must fall: " + string.Join(", ", summary.Epochs.Select(e => $"{e.TrainLoss:F3}/{e.ValAccuracy:P0}")));
         Assert.True(summary.Epochs.Max(e => e.ValAccuracy) > 0.4, $"5 classes: chance is 20%, got {summary.Epochs.Max(e => e.ValAccuracy):P1}");
+        // The kept parameters are the first epoch that reached the best validation accuracy.
+        Assert.Equal(summary.Epochs.First(e => e.ValAccuracy == summary.Epochs.Max(m => m.ValAccuracy)).Epoch, summary.Kept!.Epoch);
         Assert.Equal(12, File.ReadAllLines(Path.Combine(_folder, "fe", TrainingRun.MetricsFile)).Length);
         Assert.True(File.Exists(Path.Combine(_folder, "fe", "training_model.onnx")));
     }
@@ -112,6 +114,7 @@ public sealed class TrainingRunTests : IDisposable
         Assert.True(resumed.Completed);
         foreach (var (name, value) in uninterrupted.Parameters)
             Assert.True(value.Data.Span.SequenceEqual(resumed.Parameters[name].Data.Span), $"'{name}' differs after resume");
+        Assert.Equal(uninterrupted.Kept!.Epoch, resumed.Kept!.Epoch); // the best epoch may lie before the resume: read back from best/
     }
 
     [Fact]
