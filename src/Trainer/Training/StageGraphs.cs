@@ -55,18 +55,33 @@ public sealed record StageGraphs(
         var (loopForward, masks) = HeadDropout.Masked(trainingForward);
         double positions = ChunkPolicy.PositionsPerImage(loopForward.Graph, trainable);
         var prefix = FrozenPrefix.Split(loopForward, trainable);
+        var evalSuffix = prefix is null ? forward : FrozenPrefix.Split(forward, trainable)!.Suffix;
+        var loopEval = prefix is null && statistics.Count == 0 ? eval
+            : TrainingGraph.BuildEval(WithRunningStatisticsFed(evalSuffix, statistics), trainable, loss, target);
         if (prefix is null)
         {
             var loopTraining = masks.Count == 0 ? training : TrainingGraph.BuildTraining(loopForward, trainable, loss, kept, target);
-            return new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, loopTraining, eval, masks) { PositionsPerImage = positions };
+            return new StageGraphs(trainable, statistics, training, eval, optimizerModel, null, loopTraining, loopEval, masks) { PositionsPerImage = positions };
         }
         return new StageGraphs(trainable, statistics, training, eval, optimizerModel, prefix,
-            TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept, target), LoopEvalFor(forward, trainable, loss, target), masks) { PositionsPerImage = positions };
+            TrainingGraph.BuildTraining(prefix.Suffix, trainable, loss, kept, target), loopEval, masks) { PositionsPerImage = positions };
     }
 
-    /// <summary>The eval graph the loop runs (over the trainable suffix when the frozen prefix splits off), for the given parameter values.</summary>
-    public static Model LoopEvalFor(Model forward, IReadOnlyList<string> trainable, LossOptions loss, ArtifactTarget target) =>
-        TrainingGraph.BuildEval(FrozenPrefix.Split(forward, trainable)?.Suffix ?? forward, trainable, loss, target);
+    /// <summary>
+    /// The running statistics that training updates become inputs of the loop's eval graph (after the image input), so
+    /// that one graph serves every epoch: the loop feeds their current values (<see cref="RunningStatisticNames"/>).
+    /// </summary>
+    private static Model WithRunningStatisticsFed(Model forward, IReadOnlyList<BatchStatistics> statistics)
+    {
+        if (statistics.Count == 0) return forward;
+        var copy = forward.Clone();
+        foreach (var name in RunningStatisticNames(statistics)) copy.Graph.PromoteToInput(copy.Graph[name]);
+        return copy;
+    }
+
+    /// <summary>The running mean and variance of each BatchNormalization that trains, in the loop eval graph's input order.</summary>
+    public static IReadOnlyList<string> RunningStatisticNames(IReadOnlyList<BatchStatistics> statistics) =>
+        [.. statistics.SelectMany(s => new[] { s.RunningMean, s.RunningVariance })];
 
     private static (Model Forward, IReadOnlyList<BatchStatistics> Statistics) TrainingForward(Model forward, IReadOnlyList<string> trainable, bool trainBatchNorm)
     {

@@ -293,12 +293,6 @@ public sealed class TrainingRun
             if (stop is not null) return stop;
 
             foreach (var (name, value) in session.Parameters()) run._parameters[name] = value;
-            if (batchStatistics.Count > 0)
-            {
-                // The eval graph holds running statistics as constants: rebuild it with this epoch's values.
-                session.ReplaceEval(StageGraphs.LoopEvalFor(run._setup.ForwardWith(run._parameters), plan.Trainable, run._setup.Loss,
-                    run._options.ExecutionOrDefault.ResolvedTarget));
-            }
             var (valLoss, valAccuracy, valTop5) = Validate();
             run.ReportSkips($"while decoding in epoch {epoch + 1}");
             double seconds = clock.Elapsed.TotalSeconds;
@@ -349,6 +343,7 @@ public sealed class TrainingRun
         private (double Loss, double Accuracy, double Top5) Validate()
         {
             if (run._valLoader is not { } loader) return (double.NaN, double.NaN, double.NaN);
+            var runningStatistics = StageGraphs.RunningStatisticNames(batchStatistics).Select(name => (name, run._parameters[name])).ToList();
             double loss = 0;
             int seen = 0, correct = 0, top5 = 0;
             var dataset = loader.Dataset;
@@ -371,7 +366,7 @@ public sealed class TrainingRun
             {
                 foreach (var (inputs, shape, labels) in Batches())
                 {
-                    var result = session.Evaluate(inputs, shape, labels);
+                    var result = session.Evaluate(inputs, shape, labels, runningStatistics);
                     loss += result.Loss * labels.Length;
                     correct += result.CorrectAmongTop(labels, 1);
                     top5 += result.CorrectAmongTop(labels, Math.Min(5, result.Classes));

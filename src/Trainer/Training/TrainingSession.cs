@@ -19,7 +19,7 @@ public sealed class TrainingSession : IDisposable
 
     private readonly DeviceTensors? _device;
     private readonly DataParallelStep _training;
-    private InferenceSession _eval;
+    private readonly InferenceSession _eval;
     private readonly ExecutionOptions _execution;
     private readonly InferenceSession _optimizer;
     private readonly OrtIoBinding _optimizerBinding;
@@ -28,7 +28,7 @@ public sealed class TrainingSession : IDisposable
     private readonly List<ParameterBuffers> _states = [];
     private readonly PlacementProbe? _trainingPlacement;
     private readonly PlacementProbe? _optimizerPlacement;
-    private PlacementProbe? _evalPlacement;
+    private readonly PlacementProbe? _evalPlacement;
     private readonly Action<string>? _placementReport;
     private readonly float[] _learningRate = [0f];
     private readonly long[] _step = [0L];
@@ -52,7 +52,12 @@ public sealed class TrainingSession : IDisposable
         _placementReport = _device is null ? null : placementReport;
         _trainingPlacement = Probe("training");
         _optimizerPlacement = Probe("optimizer");
-        _eval = CreateEval(eval);
+        _evalPlacement = Probe("eval");
+        using (var options = execution.CreateSessionOptions())
+        {
+            _evalPlacement?.Configure(options);
+            _eval = new InferenceSession(ModelWriter.ToBytes(eval), options);
+        }
         using (var options = execution.CreateSessionOptions())
         {
             _optimizerPlacement?.Configure(options);
@@ -108,40 +113,25 @@ public sealed class TrainingSession : IDisposable
     }
 
     /// <summary>Loss and logits on a batch with the current parameters (no update).</summary>
-    public StepResult Evaluate(float[] images, long[] shape, long[] labels)
+    /// <param name="further">Values of the eval graph's further inputs (the running statistics of BatchNorm layers that train).</param>
+    public StepResult Evaluate(float[] images, long[] shape, long[] labels, IReadOnlyList<(string Name, Tensor Value)>? further = null)
     {
         using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
         using var labelValue = OrtValue.CreateTensorValueFromMemory(labels, [labels.Length]);
         var feeds = new Dictionary<string, OrtValue> { [ClassifierContract.Input] = input, [TrainingContract.Labels] = labelValue };
         foreach (var p in _parameters) feeds[p.Name] = p.Current;
-        using var outputs = _eval.Run(_runOptions, feeds, [TrainingContract.Loss, ClassifierContract.Logits]);
-        _evalPlacement?.AfterRun(() => [_eval.EndProfiling()]);
-        return StepResult.Read(outputs, labels.Length);
-    }
-
-    /// <summary>Replaces the eval graph, e.g. after BatchNorm running statistics (constants in it) were updated.</summary>
-    public void ReplaceEval(Model eval)
-    {
-        if (_evalPlacement is { Reported: false })
+        var furtherValues = (further ?? []).Select(f => (f.Name, Value: OrtValue.CreateTensorValueFromMemory(f.Value.ToFloats(), f.Value.Dims))).ToList();
+        try
         {
-            PlacementProbe.Abandon(_eval.EndProfiling);
-            _evalPlacement = null;
+            foreach (var (name, value) in furtherValues) feeds[name] = value;
+            using var outputs = _eval.Run(_runOptions, feeds, [TrainingContract.Loss, ClassifierContract.Logits]);
+            _evalPlacement?.AfterRun(() => [_eval.EndProfiling()]);
+            return StepResult.Read(outputs, labels.Length);
         }
-        var replacement = CreateEval(eval);
-        _eval.Dispose();
-        _eval = replacement;
-    }
-
-    /// <summary>The eval graph's session; on a device, the first one that runs has its node placement reported.</summary>
-    private InferenceSession CreateEval(Model eval)
-    {
-        using var options = _execution.CreateSessionOptions();
-        if (_evalPlacement is null && Probe("eval") is { } probe)
+        finally
         {
-            _evalPlacement = probe;
-            probe.Configure(options);
+            foreach (var (_, value) in furtherValues) value.Dispose();
         }
-        return new InferenceSession(ModelWriter.ToBytes(eval), options);
     }
 
     private PlacementProbe? Probe(string graph) => _placementReport is null ? null : new PlacementProbe(graph, _execution.ProviderName, _placementReport);

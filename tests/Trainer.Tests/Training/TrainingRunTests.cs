@@ -1,4 +1,7 @@
+using Microsoft.ML.OnnxRuntime;
 using OnnxTrainer.Data;
+using OnnxTrainer.Export;
+using OnnxTrainer.Inference;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Recipes;
@@ -154,6 +157,37 @@ public sealed class TrainingRunTests : IDisposable
         foreach (var graph in new[] { "training", "optimizer", "eval" })
             Assert.Matches($@"{graph} graph: all [1-9]\d* nodes on CPUExecutionProvider", log);
         Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "onnx-trainer-placement-*"));
+    }
+
+    [Fact]
+    public void BatchNormTraining_EachEpochValidatedWithItsRunningStatistics()
+    {
+        // One eval graph for the whole stage reads the running statistics as inputs: the kept epoch's validation
+        // accuracy is what its exported model (statistics as constants) scores on the same images.
+        var setup = Small(Recipe("strategy: fine-tune\nbatch_norm: train", "epochs=3"));
+        var summary = Train(setup, "bn");
+        var initial = setup.InitialParameters();
+        Assert.Contains(initial, kv => kv.Key.EndsWith("running_mean", StringComparison.Ordinal) && !kv.Value.Data.Span.SequenceEqual(summary.Parameters[kv.Key].Data.Span));
+
+        string path = Path.Combine(_folder, "bn.onnx");
+        ClassifierExporter.Save(setup.Assembly.Model, summary.Parameters, new ClassifierExport(summary.Classes, setup.Preprocessing, "", "{}"), path);
+        using var session = new InferenceSession(path);
+        int correct = 0, total = 0;
+        foreach (var batch in new DataLoader(setup.Data.Validation!, setup.Preprocessing, new DataLoaderOptions { BatchSize = 50 }).ReadEpoch(0))
+        {
+            using var input = OrtValue.CreateTensorValueFromMemory(batch.Images, batch.Shape);
+            using var outputs = session.Run(new RunOptions(), [ClassifierContract.Input], [input], [ClassifierContract.Logits]);
+            var logits = outputs[0].GetTensorDataAsSpan<float>();
+            int classes = logits.Length / batch.Count;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var row = logits.Slice(i * classes, classes);
+                correct += row.IndexOf(System.Numerics.Tensors.TensorPrimitives.Max(row)) == batch.Labels[i] ? 1 : 0;
+            }
+            total += batch.Count;
+        }
+
+        Assert.InRange(Math.Abs((double)correct / total - summary.Kept!.ValAccuracy), 0, 1.0 / total + 1e-12); // a float rounding may flip one image
     }
 
     [Fact]
