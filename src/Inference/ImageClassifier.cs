@@ -15,6 +15,9 @@ namespace OnnxTrainer.Inference;
 public sealed class ImageClassifier : IDisposable
 {
 
+    /// <summary>Largest model file loaded: protobuf's limit (2 GB); larger weights live in external data files.</summary>
+    private const long MaxModelBytes = int.MaxValue;
+
     private readonly InferenceSession _session;
     private readonly ImagePreprocessor _preprocessor;
     private readonly RunOptions _runOptions = new();
@@ -63,14 +66,20 @@ public sealed class ImageClassifier : IDisposable
     {
         ArgumentNullException.ThrowIfNull(modelPath);
         options ??= new ClassifierOptions();
-        if (options.TopK < 1 || options.MaxBatchSize < 1 || options.Threads < 0)
-        {
-            throw new ArgumentException($"TopK and MaxBatchSize must be at least 1 and Threads at least 0 (got {options.TopK}, {options.MaxBatchSize}, {options.Threads}).", nameof(options));
-        }
-
+        CheckOptions(options);
         if (!File.Exists(modelPath))
         {
             throw new FileNotFoundException($"Model file not found: {modelPath}", modelPath);
+        }
+
+        try
+        {
+            // ONNX Runtime opens the file itself: only after it is known to be a regular file (a pipe would block it).
+            BoundedFile.CheckedLength(modelPath, MaxModelBytes);
+        }
+        catch (IOException e)
+        {
+            throw new FormatException($"{modelPath}: cannot be read: {e.Message}.", e);
         }
 
         var session = CreateSession(modelPath, options);
@@ -158,6 +167,25 @@ public sealed class ImageClassifier : IDisposable
         _runOptions.Dispose();
     }
 
+    /// <summary>One message per invalid option, naming it.</summary>
+    private static void CheckOptions(ClassifierOptions options)
+    {
+        if (options.TopK < 1)
+        {
+            throw new ArgumentException($"ClassifierOptions.TopK (how many classes to return per image) must be at least 1 (got {options.TopK}).", nameof(options));
+        }
+
+        if (options.MaxBatchSize < 1)
+        {
+            throw new ArgumentException($"ClassifierOptions.MaxBatchSize must be at least 1 (got {options.MaxBatchSize}).", nameof(options));
+        }
+
+        if (options.Threads < 0)
+        {
+            throw new ArgumentException($"ClassifierOptions.Threads must be 0 (one per core) or more (got {options.Threads}).", nameof(options));
+        }
+    }
+
     private static InferenceSession CreateSession(string modelPath, ClassifierOptions options)
     {
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = options.Threads };
@@ -199,7 +227,7 @@ public sealed class ImageClassifier : IDisposable
         catch (FormatException e)
         {
             throw new FormatException(
-                $"{modelPath}: {e.Message} (A model without onnx-trainer metadata needs ClassifierOptions.Labels and ClassifierOptions.Preprocessing.)", e);
+                $"{modelPath}: {e.Message} It is not a classifier exported by onnx-trainer, whose model.onnx records its labels and preprocessing (from code, ClassifierOptions.Labels and ClassifierOptions.Preprocessing can supply them).", e);
         }
     }
 

@@ -16,6 +16,9 @@ public static class ImageDecoder
     /// <summary>Default pixel limit (100 megapixels, e.g. 10,000 x 10,000); larger headers are treated as decompression bombs.</summary>
     public const long DefaultMaxPixels = 100_000_000;
 
+    /// <summary>Largest image file read (256 MB): far over any photo, under what a link to a device could pour in.</summary>
+    public const long MaxFileBytes = 256L << 20;
+
     private const int PooledBufferLimit = 16 << 20;
 
     /// <summary>Decodes an encoded image held in memory.</summary>
@@ -45,17 +48,7 @@ public static class ImageDecoder
     /// <exception cref="ImageDecodeException">Unreadable, empty, unrecognized or too large.</exception>
     public static (int Width, int Height) ProbeFile(string path, long maxPixels = DefaultMaxPixels)
     {
-        try
-        {
-            if (new FileInfo(path).Length == 0)
-            {
-                throw new ImageDecodeException(DecodeFailure.Empty, "The image is empty (0 bytes).");
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ImageDecodeException(DecodeFailure.Unreadable, $"Cannot read the file: {e.Message}", e);
-        }
+        CheckFile(path);
 
         // SKFileStream reads lazily, so only the header is touched.
         var stream = new SKFileStream(path);
@@ -72,13 +65,31 @@ public static class ImageDecoder
 
     private static byte[] ReadFile(string path)
     {
+        CheckFile(path);
         try
         {
-            return File.ReadAllBytes(path);
+            return BoundedFile.ReadAllBytes(path, MaxFileBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ImageDecodeException(DecodeFailure.Unreadable, $"Cannot read the file: {e.Message}", e);
+            throw new ImageDecodeException(DecodeFailure.Unreadable, $"Cannot read the file: {e.Message}.", e);
+        }
+    }
+
+    /// <summary>Only a regular file of up to <see cref="MaxFileBytes"/> is opened (<see cref="BoundedFile"/>): a pipe would block, a device never end.</summary>
+    private static void CheckFile(string path)
+    {
+        try
+        {
+            BoundedFile.CheckedLength(path, MaxFileBytes);
+        }
+        catch (IOException e) when (new FileInfo(path) is { Exists: true, Length: 0 })
+        {
+            throw new ImageDecodeException(DecodeFailure.Empty, $"The file is {e.Message}.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageDecodeException(DecodeFailure.Unreadable, $"Cannot read the file: {e.Message}.", e);
         }
     }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using OnnxTrainer.Artifacts;
 using OnnxTrainer.Recipes;
 using OnnxTrainer.Training;
+using OnnxTrainer.Terminal;
 using Spectre.Console;
 
 namespace OnnxTrainer.Cli;
@@ -28,7 +29,7 @@ public static class ArtifactsCommand
     {
         var recipe = RecipeLoader.Load(recipePath, overrides);
         var setup = RunSetup.Prepare(recipe);
-        foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {note}");
+        foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {TerminalText.Plain(note)}");
         string directory = output ?? Path.Combine("artifacts", recipe.Name);
         Directory.CreateDirectory(directory);
         var parameters = setup.InitialParameters();
@@ -44,7 +45,7 @@ public static class ArtifactsCommand
             TrainableParameters = stage.Trainable,
             Tensors = new Dictionary<string, Ir.Tensor>(parameters),
         }.Save(directory);
-        AnsiConsole.MarkupLineInterpolated($"wrote {StageGraphs.TrainingFile}, {StageGraphs.EvalFile}, {StageGraphs.OptimizerFile} and the checkpoint to {directory} ({stage.Trainable.Count} trainable tensors)");
+        AnsiConsole.MarkupLine($"wrote {StageGraphs.TrainingFile}, {StageGraphs.EvalFile}, {StageGraphs.OptimizerFile} and the checkpoint to {TerminalText.Markup(directory)} ({stage.Trainable.Count} trainable tensors)");
         return 0;
     }
 }

@@ -5,6 +5,7 @@ using OnnxTrainer.Data;
 using OnnxTrainer.Inference;
 using OnnxTrainer.Reports;
 using OnnxTrainer.Training;
+using OnnxTrainer.Terminal;
 using Spectre.Console;
 
 namespace OnnxTrainer.Cli;
@@ -29,25 +30,18 @@ public static class EvaluateCommand
 
     private static int Run(string modelPath, string dataPath, string? reportPath, string? metricsPath, bool json)
     {
-        try
+        var curves = metricsPath is null ? [] : ReadCurves(metricsPath);
+        using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = int.MaxValue });
+        var dataset = ImageDataset.FromFolder(dataPath);
+        var (evaluation, skipped) = Evaluate(classifier, dataset);
+        if (json) Console.WriteLine(Json(evaluation, skipped).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        else Print(evaluation, skipped);
+        if (reportPath is not null)
         {
-            var curves = metricsPath is null ? [] : ReadCurves(metricsPath);
-            using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = int.MaxValue });
-            var dataset = ImageDataset.FromFolder(dataPath);
-            var (evaluation, skipped) = Evaluate(classifier, dataset);
-            if (json) Console.WriteLine(Json(evaluation, skipped).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            else Print(evaluation, skipped);
-            if (reportPath is not null)
-            {
-                HtmlReport.Write(reportPath, evaluation, curves, modelPath, dataPath, RunDescriptionReader.Read(modelPath));
-                Console.Error.WriteLine($"report written to {reportPath}");
-            }
-            return 0;
+            HtmlReport.Write(reportPath, evaluation, curves, modelPath, dataPath, RunDescriptionReader.Read(modelPath));
+            Console.Error.WriteLine($"report written to {TerminalText.Plain(reportPath)}");
         }
-        catch (Exception e) when (CommandErrors.IsBadInput(e))
-        {
-            return CommandErrors.Report(e);
-        }
+        return 0;
     }
 
     private static IReadOnlyList<EpochMetrics> ReadCurves(string path)
@@ -90,19 +84,19 @@ public static class EvaluateCommand
         console.MarkupLineInterpolated($"images [bold]{evaluation.Total}[/], accuracy [bold]{evaluation.Accuracy:P2}[/], top-{Evaluation.TopN} [bold]{evaluation.TopNAccuracy:P2}[/]");
         if (skipped.Count > 0)
         {
-            console.MarkupLineInterpolated($"[yellow]skipped {skipped.Count} unreadable image(s)[/]");
-            foreach (var s in skipped) console.MarkupLineInterpolated($"  {s}");
+            console.MarkupLine($"[yellow]skipped {skipped.Count} unreadable image(s)[/]");
+            foreach (var s in skipped) console.MarkupLine($"  {TerminalText.Markup(s)}");
         }
 
         var perClass = new Table().AddColumns("class", "precision", "recall", "F1", "images");
         foreach (var c in evaluation.PerClass())
-            perClass.AddRow(Markup.Escape(c.Label), Format(c.Precision), Format(c.Recall), Format(c.F1), $"{c.Support}");
+            perClass.AddRow(TerminalText.Markup(c.Label), Format(c.Precision), Format(c.Recall), Format(c.F1), $"{c.Support}");
         console.Write(perClass);
 
         var confusion = new Table().AddColumn("true \\ predicted");
-        foreach (var label in evaluation.Labels) confusion.AddColumn(Markup.Escape(label));
+        foreach (var label in evaluation.Labels) confusion.AddColumn(TerminalText.Markup(label));
         for (int row = 0; row < evaluation.Labels.Count; row++)
-            confusion.AddRow([Markup.Escape(evaluation.Labels[row]), .. Enumerable.Range(0, evaluation.Labels.Count)
+            confusion.AddRow([TerminalText.Markup(evaluation.Labels[row]), .. Enumerable.Range(0, evaluation.Labels.Count)
                 .Select(column => row == column ? $"[bold]{evaluation.Count(row, column)}[/]" : $"{evaluation.Count(row, column)}")]);
         console.Write(confusion);
     }

@@ -6,6 +6,7 @@ using OnnxTrainer.Ir.Shapes;
 using OnnxTrainer.Ir.Surgery;
 using OnnxTrainer.Ir.Upgrade;
 using OnnxTrainer.Onnx;
+using OnnxTrainer.Terminal;
 using Spectre.Console;
 
 namespace OnnxTrainer.Cli;
@@ -13,11 +14,18 @@ namespace OnnxTrainer.Cli;
 /// <summary><c>onnx-trainer inspect MODEL.onnx</c>: header, inputs/outputs, parameters and FLOPs per layer, the classifier head and the cut points.</summary>
 public static class InspectCommand
 {
+    /// <summary>Largest image side <c>--input-size</c> takes: 32,768 px (1 gigapixel), where FLOPs still fit a long.</summary>
+    private const int MaxInputSize = 32_768;
+
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "ONNX model file" };
         var json = new Option<bool>("--json") { Description = "print JSON instead of tables" };
         var size = new Option<int?>("--input-size") { Description = "image side (pixels) for shapes and FLOPs when the model's input size is not fixed" };
+        size.Validators.Add(r =>
+        {
+            if (r.GetValue(size) is int side && side is < 1 or > MaxInputSize) r.AddError($"--input-size must be 1 to {MaxInputSize} pixels (got {side})");
+        });
         var command = new Command("inspect", "Show a model's layers, parameters, FLOPs, classifier head and suggested cut points.") { model, json, size };
         command.SetAction(result => Run(result.GetValue(model)!, result.GetValue(json), result.GetValue(size)));
         return command;
@@ -104,26 +112,29 @@ public static class InspectCommand
     private static void Print(string path, JsonObject report)
     {
         var console = AnsiConsole.Console;
-        console.Write(new Rule($"[bold]{Markup.Escape(Path.GetFileName(path))}[/]").LeftJustified());
-        console.MarkupLineInterpolated($"producer [bold]{report["producer"]}[/], IR {report["ir_version"]}, opsets {report["opsets"]!.ToJsonString()}, trained at ai.onnx opset {report["working_opset"]}");
+        console.Write(new Rule($"[bold]{TerminalText.Markup(Path.GetFileName(path))}[/]").LeftJustified());
+        console.MarkupLine($"producer [bold]{Text(report["producer"])}[/], IR {report["ir_version"]}, opsets {TerminalText.Markup(report["opsets"]!.ToJsonString())}, trained at ai.onnx opset {report["working_opset"]}");
         foreach (var kind in new[] { "inputs", "outputs" })
             foreach (var v in report[kind]!.AsArray())
-                console.MarkupLineInterpolated($"{kind[..^1]} [bold]{v!["name"]}[/] {v["type"]}");
-        console.MarkupLineInterpolated($"parameters [bold]{(long)report["parameters"]!:N0}[/], FLOPs per image [bold]{(long)report["flops"]!:N0}[/] (2 x MACs of conv/linear layers)");
+                console.MarkupLine($"{kind[..^1]} [bold]{Text(v!["name"])}[/] {Text(v["type"])}");
+        console.MarkupLine($"parameters [bold]{(long)report["parameters"]!:N0}[/], FLOPs per image [bold]{(long)report["flops"]!:N0}[/] (2 x MACs of conv/linear layers)");
 
         var layers = new Table().AddColumns("layer", "op", "output", "parameters", "FLOPs");
         foreach (var layer in report["layers"]!.AsArray())
-            layers.AddRow(Markup.Escape(layer!["name"]!.ToString()), layer["op"]!.ToString(), Markup.Escape(layer["output_shape"]?.ToString() ?? "?"),
+            layers.AddRow(Text(layer!["name"]), Text(layer["op"]), Text(layer["output_shape"]),
                 $"{(long)layer["parameters"]!:N0}", layer["flops"] is { } f ? $"{(long)f:N0}" : "");
         console.Write(layers);
 
         if (report["head"] is JsonObject head)
-            console.MarkupLineInterpolated($"classifier head: [bold]{string.Join(", ", head["nodes"]!.AsArray())}[/] reading {head["features"]!["name"]} {head["features"]!["type"]}, {head["classes"]} classes");
+            console.MarkupLine($"classifier head: [bold]{TerminalText.Markup(string.Join(", ", head["nodes"]!.AsArray()))}[/] reading {Text(head["features"]!["name"])} {Text(head["features"]!["type"])}, {head["classes"]} classes");
         else console.MarkupLine("classifier head: [yellow]none found[/] (the model ends in neither a linear layer nor a convolution with global pooling; where it ends in features, cut: head keeps the whole graph)");
 
         var cuts = new Table().AddColumns("cut", "tensor", "after node", "shape");
         foreach (var cut in report["cut_points"]!.AsArray())
-            cuts.AddRow(cut!["index"]!.ToString(), Markup.Escape(cut["tensor"]!.ToString()), Markup.Escape(cut["after"]!.ToString()), Markup.Escape(cut["shape"]?.ToString() ?? "?"));
+            cuts.AddRow(cut!["index"]!.ToString(), Text(cut["tensor"]), Text(cut["after"]), Text(cut["shape"]));
         console.Write(cuts);
     }
+
+    /// <summary>A name or shape from the model, as markup-safe terminal text ("?" where unknown).</summary>
+    private static string Text(JsonNode? value) => TerminalText.Markup(value?.ToString() ?? "?");
 }

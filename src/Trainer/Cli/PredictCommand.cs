@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OnnxTrainer.Inference;
 using OnnxTrainer.Inference.Preprocessing;
+using OnnxTrainer.Terminal;
 using Spectre.Console;
 
 namespace OnnxTrainer.Cli;
@@ -15,45 +16,37 @@ public static class PredictCommand
         var model = new Argument<string>("model") { Description = "exported classifier (model.onnx)" };
         var images = new Argument<string[]>("images") { Description = "image files", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top") { Description = "classes to show per image", DefaultValueFactory = _ => 5 };
+        top.Validators.Add(r => { if (r.GetValue(top) < 1) r.AddError($"--top must be at least 1 (got {r.GetValue(top)})"); });
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
         var command = new Command("predict", "Classify images with an exported model.") { model, images, top, json };
         command.SetAction(result => Run(result.GetValue(model)!, result.GetValue(images)!, result.GetValue(top), result.GetValue(json)));
         return command;
     }
 
-    /// <summary>Every image is tried; one that cannot be read is reported on stderr and the exit code says so.</summary>
+    /// <summary>Every image is tried; one that cannot be read, or that the model scores as NaN or infinity, is reported on stderr and the exit code says so.</summary>
     private static int Run(string modelPath, string[] images, int top, bool json)
     {
-        ImageClassifier classifier;
-        try
+        using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = top });
+        var results = new List<(string Image, IReadOnlyList<Prediction>? Predictions, string? Error)>();
+        foreach (var image in images)
         {
-            classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = top });
-        }
-        catch (Exception e) when (CommandErrors.IsBadInput(e))
-        {
-            return CommandErrors.Report(e);
-        }
-
-        using (classifier)
-        {
-            var results = new List<(string Image, IReadOnlyList<Prediction>? Predictions, string? Error)>();
-            foreach (var image in images)
+            try
             {
-                try
-                {
-                    results.Add((image, classifier.Classify(image), null));
-                }
-                catch (ImageDecodeException e)
-                {
-                    Console.Error.WriteLine($"error: {e.Message}");
-                    results.Add((image, null, e.Message));
-                }
+                var predictions = classifier.Classify(image);
+                if (predictions.Any(p => !float.IsFinite(p.Probability)))
+                    throw new ImageDecodeException(DecodeFailure.Corrupt, $"{image}: {modelPath} gives NaN or infinite scores for it: the model is broken.");
+                results.Add((image, predictions, null));
             }
-
-            if (json) Console.WriteLine(Json(results).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            else Print(results);
-            return results.Any(r => r.Error is not null) ? CommandErrors.BadInput : 0;
+            catch (ImageDecodeException e)
+            {
+                Console.Error.WriteLine($"error: {TerminalText.Plain(e.Message)}");
+                results.Add((image, null, e.Message));
+            }
         }
+
+        if (json) Console.WriteLine(Json(results).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        else Print(results);
+        return results.Any(r => r.Error is not null) ? CommandLine.BadInput : 0;
     }
 
     private static JsonArray Json(List<(string Image, IReadOnlyList<Prediction>? Predictions, string? Error)> results) =>
@@ -75,7 +68,7 @@ public static class PredictCommand
         {
             if (predictions is null) continue;
             for (int rank = 0; rank < predictions.Count; rank++)
-                table.AddRow(rank == 0 ? Markup.Escape(image) : "", $"{rank + 1}", Markup.Escape(predictions[rank].Label), $"{predictions[rank].Probability:P2}");
+                table.AddRow(rank == 0 ? TerminalText.Markup(image) : "", $"{rank + 1}", TerminalText.Markup(predictions[rank].Label), $"{predictions[rank].Probability:P2}");
         }
         AnsiConsole.Console.Write(table);
     }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using OnnxTrainer.Export;
 using OnnxTrainer.Recipes;
 using OnnxTrainer.Training;
+using OnnxTrainer.Terminal;
 using Spectre.Console;
 
 namespace OnnxTrainer.Cli;
@@ -19,10 +20,10 @@ public static class TrainCommand
         var set = RecipeOptions.Set();
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
         var device = RecipeOptions.Device();
-        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per session (default: one per core)" };
-        threads.Validators.Add(r => { if (r.GetValue(threads) < 0) r.AddError("--threads must be 0 (one per core) or more"); });
-        var chunks = new Option<int>("--chunks") { Description = "split each training batch into N chunks run at once, each on a share of the threads (default: up to one per thread where the trainable layers work over large planes; 1: off)" };
-        chunks.Validators.Add(r => { if (r.GetValue(chunks) < 0) r.AddError("--chunks must be 0 (the trainer's choice) or more"); });
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per session (default: one per core)" }
+            .Within(0, "one per core", OptionBounds.MaxThreads, "4 per core");
+        var chunks = new Option<int>("--chunks") { Description = "split each training batch into N chunks run at once, each on a share of the threads (default: up to one per thread where the trainable layers work over large planes; 1: off)" }
+            .Within(0, "the trainer's choice", OptionBounds.MaxThreads, "4 per core");
         var output = RecipeOptions.Output();
         var command = new Command("train", "Train a classifier from a recipe: artifacts, training loop, checkpoints, model.onnx.") { recipe, set, resume, device, threads, chunks, output };
         command.SetAction(result => Run(result.GetValue(recipe)!, result.GetValue(set) ?? [], result.GetValue(resume),
@@ -35,22 +36,22 @@ public static class TrainCommand
         execution.EnsureAvailable(); // before minutes of artifact building
         var recipe = RecipeLoader.Load(recipePath, overrides);
         var setup = RunSetup.Prepare(recipe);
-        foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {note}");
+        foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {TerminalText.Plain(note)}");
         string runDirectory = output ?? Path.Combine("artifacts", recipe.Name);
         using var stop = new StopSignal();
         var summary = TrainingRun.Execute(setup, new TrainingRunOptions(runDirectory, resume, execution), stop);
         if (!summary.Completed)
         {
-            Console.Error.WriteLine($"error: {summary.StopReason}");
-            return 3;
+            Console.Error.WriteLine($"error: {TerminalText.Plain(summary.StopReason)}");
+            return CommandLine.Stopped;
         }
         var kept = summary.Kept;
         string modelPath = Path.Combine(runDirectory, ModelFile);
         ClassifierExporter.Save(setup.Assembly.Model, summary.Parameters,
             new ClassifierExport(summary.Classes, setup.Preprocessing, recipe.CanonicalYaml, MetricsJson(kept)), modelPath);
         if (kept is not null && !double.IsNaN(kept.ValAccuracy))
-            AnsiConsole.MarkupLineInterpolated($"validation accuracy [bold]{kept.ValAccuracy:P2}[/] (top-5 {kept.ValTop5:P2}, epoch {kept.Epoch + 1})");
-        AnsiConsole.MarkupLineInterpolated($"wrote {modelPath}");
+            AnsiConsole.MarkupLine($"validation accuracy [bold]{kept.ValAccuracy:P2}[/] (top-5 {kept.ValTop5:P2}, epoch {kept.Epoch + 1})");
+        AnsiConsole.MarkupLine($"wrote {TerminalText.Markup(modelPath)}");
         return 0;
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using OnnxTrainer.Inference;
 
 namespace OnnxTrainer.Data;
 
@@ -9,13 +10,16 @@ namespace OnnxTrainer.Data;
 /// </summary>
 internal static class CsvManifestSource
 {
+    /// <summary>Largest manifest read (256 MB: some million rows).</summary>
+    public const long MaxFileBytes = 256L << 20;
+
     /// <summary>Class names (distinct labels, sorted ordinal) and each row's file and label, in file order.</summary>
     public static (IReadOnlyList<string> Classes, List<(string Path, int Label)> Files) Read(string csvPath)
     {
         string[] lines;
         try
         {
-            lines = File.ReadAllLines(csvPath);
+            lines = BoundedFile.ReadAllText(csvPath, MaxFileBytes).ReplaceLineEndings("\n").Split('\n');
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -45,6 +49,11 @@ internal static class CsvManifestSource
             if (fields[0].Length == 0 || fields[1].Length == 0)
             {
                 throw new DatasetException($"{csvPath}:{i + 1}: path and label must not be empty.");
+            }
+
+            if (fields[0].Contains('\0'))
+            {
+                throw new DatasetException($"{csvPath}:{i + 1}: the path contains a NUL character, which no file name can hold.");
             }
 
             rows.Add((Path.GetFullPath(fields[0], directory), fields[1]));

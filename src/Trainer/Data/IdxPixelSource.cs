@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using OnnxTrainer.Inference;
 using OnnxTrainer.Inference.Preprocessing;
 
 namespace OnnxTrainer.Data;
@@ -11,6 +12,9 @@ namespace OnnxTrainer.Data;
 /// </summary>
 internal sealed class IdxPixelSource : IPixelSource
 {
+    /// <summary>Largest IDX file, compressed or inflated (2 GB, the largest array): the whole set is held in memory.</summary>
+    public const long MaxFileBytes = int.MaxValue;
+
     private readonly byte[] _pixels;
 
     private IdxPixelSource(byte[] pixels, int count, int height, int width, byte[] labels)
@@ -54,13 +58,10 @@ internal sealed class IdxPixelSource : IPixelSource
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = BoundedFile.ReadAllBytes(path, MaxFileBytes);
             if (bytes.Length >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B)
             {
-                using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
-                using var inflated = new MemoryStream();
-                gzip.CopyTo(inflated);
-                bytes = inflated.ToArray();
+                bytes = Inflate(bytes);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
@@ -90,7 +91,12 @@ internal sealed class IdxPixelSource : IPixelSource
                 throw new DatasetException($"IDX file '{path}' declares dimension {d} as {dimensions[d]}.");
             }
 
+            // Checked against the data at each step: a product of three int32 can wrap a long (2^21 x 2^21 x 2^22 = 2^64 = 0).
             expected *= dimensions[d];
+            if (expected > bytes.Length - headerLength)
+            {
+                throw new DatasetException($"IDX file '{path}' declares dimensions {string.Join("x", dimensions[..(d + 1)])}, more than the {bytes.Length - headerLength} bytes of data it holds.");
+            }
         }
 
         if (bytes.Length - headerLength != expected)
@@ -99,5 +105,25 @@ internal sealed class IdxPixelSource : IPixelSource
         }
 
         return (dimensions, bytes[headerLength..]);
+    }
+
+    /// <summary>A gzip'ed IDX file inflated, up to <see cref="MaxFileBytes"/>: a small bomb must not fill the memory.</summary>
+    private static byte[] Inflate(byte[] compressed)
+    {
+        using var gzip = new GZipStream(new MemoryStream(compressed), CompressionMode.Decompress);
+        using var inflated = new MemoryStream();
+        var buffer = new byte[1 << 16];
+        int read;
+        while ((read = gzip.Read(buffer)) > 0)
+        {
+            if (inflated.Length + read > MaxFileBytes)
+            {
+                throw new InvalidDataException($"it inflates to more than {MaxFileBytes:N0} bytes");
+            }
+
+            inflated.Write(buffer, 0, read);
+        }
+
+        return inflated.ToArray();
     }
 }

@@ -46,6 +46,7 @@ internal sealed class ExternalDataResolver(string? modelDirectory, string modelL
         if (offset > fileLength || count > fileLength - offset)
             throw new ModelFormatException($"{where}: external data [{offset}, {offset + count}) lies beyond the end of '{location}' ({fileLength} bytes)");
 
+        if (count == 0) return []; // never opened: a pipe in the folder would block the open
         var bytes = new byte[count];
         using var handle = File.OpenHandle(realPath);
         int read = 0;

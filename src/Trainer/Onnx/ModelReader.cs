@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
+using OnnxTrainer.Inference;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx.Protos;
 using Attribute = OnnxTrainer.Ir.Attribute;
@@ -16,12 +17,15 @@ public static class ModelReader
     /// <summary>Largest dimension accepted in a declared shape; anything larger is treated as corrupt.</summary>
     private const long MaxDimension = int.MaxValue;
 
+    /// <summary>Largest model file read: protobuf's own limit (2 GB); larger weights belong in external data.</summary>
+    public const long MaxFileBytes = int.MaxValue;
+
     public static Model Load(string path)
     {
         ModelProto proto;
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            using var stream = BoundedFile.OpenRead(path, MaxFileBytes, 1 << 20);
             proto = ModelProto.Parser.ParseFrom(stream);
         }
         catch (InvalidProtocolBufferException e)
@@ -34,7 +38,7 @@ public static class ModelReader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ModelFormatException($"{path}: cannot be read ({e.Message})", e);
+            throw new ModelFormatException($"{path}: cannot be read: {e.Message}", e);
         }
         return FromProto(proto, Path.GetDirectoryName(Path.GetFullPath(path)), path);
     }

@@ -1,3 +1,4 @@
+using OnnxTrainer.Inference;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -10,12 +11,18 @@ namespace OnnxTrainer.Recipes;
 /// </summary>
 public static class RecipeLoader
 {
+    /// <summary>Largest recipe file read (1 MB): a recipe is a page of YAML.</summary>
+    public const long MaxFileBytes = 1 << 20;
+
     public static Recipe Load(string path, IReadOnlyList<string>? overrides = null)
     {
+        // Never read, let alone quote, a file that is not meant as a recipe (train /etc/passwd).
+        if (Path.GetExtension(path).ToLowerInvariant() is not (".yaml" or ".yml"))
+            throw new RecipeException(new RecipeLocation(path, 0, 0), "a recipe is a YAML file named *.yaml or *.yml");
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = BoundedFile.ReadAllText(path, MaxFileBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -58,6 +65,13 @@ public static class RecipeLoader
         var rootNode = stream.Documents[0].RootNode;
         return rootNode as YamlMappingNode
             ?? throw new RecipeException(new RecipeLocation(file, (int)rootNode.Start.Line, (int)rootNode.Start.Column),
-                $"a recipe is a mapping of keys such as name, backbone, data (got {YamlValue.TextOf(rootNode)})");
+                $"a recipe is a mapping of keys such as name, backbone, data (got {Excerpt(YamlValue.TextOf(rootNode))})");
+    }
+
+    /// <summary>At most the first 40 characters of the first line: a file that is not a recipe is never echoed whole.</summary>
+    private static string Excerpt(string text)
+    {
+        string line = text.Split('\n', 2)[0];
+        return line.Length <= 40 && line.Length == text.Length ? line : $"{line[..Math.Min(line.Length, 40)]}...";
     }
 }

@@ -35,7 +35,7 @@ public class TrainCommandTests
 
         var (code, _, error) = ConsoleCapture.Run("train", "no-such-recipe.yaml", "--device", "cuda");
 
-        Assert.Equal(CommandLine.Unavailable, code);
+        Assert.Equal(CommandLine.BadInput, code);
         Assert.Equal($"error: --device cuda: this ONNX Runtime build has no CUDA execution provider (it is the CPU package): use {CudaAvailability.GpuPackage} " +
             $"(onnx-trainer: build with -p:OnnxRuntimePackage={CudaAvailability.GpuPackage})", error.Trim());
     }

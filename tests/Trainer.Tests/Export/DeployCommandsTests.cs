@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using OnnxTrainer.Cli;
 using OnnxTrainer.Export;
 using OnnxTrainer.Inference;
 using OnnxTrainer.Tests.Cli;
@@ -68,7 +69,7 @@ public sealed class DeployCommandsTests : IDisposable
 
         var (code, output, error) = ConsoleCapture.Run("predict", _model, Images[0], bad, "--json");
 
-        Assert.Equal(2, code);
+        Assert.Equal(CommandLine.BadInput, code);
         Assert.Contains(bad, error);
         var results = JsonNode.Parse(output)!.AsArray();
         Assert.NotNull(results[0]!["predictions"]);
@@ -85,7 +86,7 @@ public sealed class DeployCommandsTests : IDisposable
 
         var (code, _, error) = ConsoleCapture.Run("predict", bare, Images[0]);
 
-        Assert.Equal(2, code);
+        Assert.Equal(CommandLine.BadInput, code);
         Assert.Contains("input_size", error);
         Assert.Single(error.Trim().Split('\n'));
     }
@@ -110,7 +111,7 @@ public sealed class DeployCommandsTests : IDisposable
     {
         _tree.Write("data/zebra/0.png", TemporaryDirectory.Picture(99));
         var (code, _, error) = ConsoleCapture.Run("evaluate", _model, _data);
-        Assert.Equal(2, code);
+        Assert.Equal(CommandLine.BadInput, code);
         Assert.Contains("'zebra'", error);
     }
 

@@ -1,0 +1,95 @@
+using OnnxTrainer.Cli;
+using OnnxTrainer.Tests.Fixtures;
+using Xunit;
+
+namespace OnnxTrainer.Tests.Hostile;
+
+/// <summary>
+/// Issue 22, as a table: each row makes a hostile input in a scratch folder, runs the real command line on it and expects
+/// the exit code (1 bad input, 2 usage) and one line on stderr naming the file (or the option) and saying what is wrong,
+/// within a time bound (a hang fails the row instead of the suite), with no stack trace and no raw control character.
+/// </summary>
+[Collection(nameof(ConsoleCollection))]
+public sealed class HostileInputTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private readonly HostileFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    /// <summary>What a row's input is called in the message: the file (or the option) the error must name.</summary>
+    private sealed record Row(string[] Args, int Code, string Names, string Says);
+
+    private static readonly Dictionary<string, Func<HostileFiles, Row>> Rows = new()
+    {
+        // 5. options: bounded, usage errors before any file is read
+        ["threads 100000"] = f => new(["train", f.Path("r.yaml"), "--threads", "100000"], CommandLine.UsageError, "--threads", "must be 0 (one per core) to"),
+        ["chunks 1000000"] = f => new(["train", f.Path("r.yaml"), "--chunks", "1000000"], CommandLine.UsageError, "--chunks", "(got 1000000)"),
+        ["inspect --input-size -7"] = f => new(["inspect", f.Model("m.onnx"), "--input-size", "-7"], CommandLine.UsageError, "--input-size", "must be 1 to"),
+        ["inspect --input-size 2^31-1"] = f => new(["inspect", f.Model("m.onnx"), "--input-size", $"{int.MaxValue}"], CommandLine.UsageError, "--input-size", $"(got {int.MaxValue})"),
+        ["predict --top 0"] = f => new(["predict", f.Model("m.onnx"), f.Image("a.png"), "--top", "0"], CommandLine.UsageError, "--top", "must be at least 1 (got 0)"),
+
+        // 6. special files: only regular files, with a size bound
+        ["FIFO as model"] = f => new(["inspect", f.Fifo("pipe.onnx")], CommandLine.BadInput, "pipe.onnx", "not a regular file"),
+        ["FIFO as classifier"] = f => new(["predict", f.Fifo("pipe.onnx"), f.Image("a.png")], CommandLine.BadInput, "pipe.onnx", "not a regular file"),
+        ["FIFO as image"] = f => new(["predict", f.Classifier("m.onnx"), f.Fifo("pipe.png")], CommandLine.BadInput, "pipe.png", "not a regular file"),
+        ["FIFO as recipe"] = f => new(["train", f.Fifo("pipe.yaml")], CommandLine.BadInput, "pipe.yaml", "not a regular file"),
+        ["FIFO as CSV"] = f => new(["train", Recipe(f, "data: { train: { kind: csv, path: pipe.csv, classes: [a, b] } }", f.Fifo("pipe.csv"))], CommandLine.BadInput, "pipe.csv", "not a regular file"),
+        ["/dev/zero as image"] = f => new(["predict", f.Classifier("m.onnx"), f.Link("zero.png", "/dev/zero")], CommandLine.BadInput, "zero.png", "not a regular file"),
+        ["/dev/urandom as image"] = f => new(["predict", f.Classifier("m.onnx"), f.Link("random.jpg", "/dev/urandom")], CommandLine.BadInput, "random.jpg", "not a regular file"),
+        ["/dev/zero as recipe"] = f => new(["train", f.Link("zero.yaml", "/dev/zero")], CommandLine.BadInput, "zero.yaml", "not a regular file"),
+        ["/dev/zero as model"] = f => new(["inspect", f.Link("zero.onnx", "/dev/zero")], CommandLine.BadInput, "zero.onnx", "not a regular file"),
+        ["recipe over 1 MB"] = f => new(["train", f.Write("big.yaml", "name: x\n" + new string('#', 2 << 20))], CommandLine.BadInput, "big.yaml", "over the limit of 1.0 MB"),
+
+        // 8. data
+        ["NUL byte in a CSV path"] = f => new(["train", Recipe(f, "data: { train: { kind: csv, path: list.csv } }", f.Write("list.csv", "a\0b.png,cat\nc.png,dog\n"))],
+            CommandLine.BadInput, "list.csv:1", "NUL character"),
+        ["IDX dimensions wrapping a long"] = f => new(["train", Recipe(f, "data: { train: { kind: idx, images: images.idx, labels: labels.idx } }",
+            f.Write("images.idx", Idx(3, [1 << 21, 1 << 21, 1 << 22], 0)), f.Write("labels.idx", Idx(1, [1], 1)))], CommandLine.BadInput, "images.idx", "more than the 0 bytes"),
+
+        // 15. a file that is not a recipe is neither read nor quoted
+        ["train /etc/passwd"] = _ => new(["train", "/etc/passwd"], CommandLine.BadInput, "/etc/passwd", "a recipe is a YAML file named *.yaml or *.yml"),
+        ["passwd renamed .yaml"] = f => new(["train", f.Write("passwd.yaml", File.ReadAllText("/etc/passwd"))], CommandLine.BadInput, "passwd.yaml", "a recipe is a mapping"),
+    };
+
+    public static TheoryData<string> Names => [.. Rows.Keys];
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public async Task Command_HostileInput_OneLineNamingTheFileExitCode(string name)
+    {
+        var row = Rows[name](_files);
+
+        var run = Task.Run(() => ConsoleCapture.Run(row.Args));
+        Assert.Same(run, await Task.WhenAny(run, Task.Delay(Patience)));
+        var (code, _, error) = await run;
+
+        Assert.Equal(row.Code, code);
+        var lines = error.Trim().Split('\n');
+        if (row.Code == CommandLine.BadInput)
+        {
+            var line = Assert.Single(lines);
+            Assert.StartsWith("error: ", line);
+        }
+        Assert.Contains(row.Names, lines[0]);
+        Assert.Contains(row.Says, lines[0]);
+        Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain('\u001b', error);
+    }
+
+    /// <summary>An IDX file of unsigned bytes: the header declaring <paramref name="dimensions"/>, then <paramref name="dataBytes"/> zeros.</summary>
+    private static byte[] Idx(int rank, int[] dimensions, int dataBytes)
+    {
+        var bytes = new byte[4 + 4 * rank + dataBytes];
+        bytes[2] = 0x08;
+        bytes[3] = (byte)rank;
+        for (int d = 0; d < rank; d++) System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * d), dimensions[d]);
+        return bytes;
+    }
+
+    /// <summary>A recipe on a generated backbone whose data is <paramref name="data"/> (YAML), next to the hostile file it names.</summary>
+    private static string Recipe(HostileFiles files, string data, params string[] hostile) =>
+        files.Write(Path.Combine(Path.GetDirectoryName(hostile[0])!, "recipe.yaml"),
+            $"name: hostile\nbackbone: {{ path: {GeneratedFixtures.ModelPath("resnet_small")} }}\n{data}\nepochs: 1\nbatch_size: 2\n");
+}
