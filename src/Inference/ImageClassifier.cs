@@ -18,6 +18,7 @@ public sealed class ImageClassifier : IDisposable
     /// <summary>Largest model file loaded: protobuf's limit (2 GB); larger weights live in external data files.</summary>
     private const long MaxModelBytes = int.MaxValue;
 
+    private readonly string _modelPath;
     private readonly InferenceSession _session;
     private readonly ImagePreprocessor _preprocessor;
     private readonly RunOptions _runOptions = new();
@@ -31,8 +32,9 @@ public sealed class ImageClassifier : IDisposable
     // A private pool: arrays of batch * tensor length come back to this classifier, not to the process-wide pool.
     private readonly ArrayPool<float> _inputBuffers;
 
-    private ImageClassifier(InferenceSession session, IReadOnlyList<string> labels, PreprocessingSpec preprocessing, ClassifierOptions options, int fixedBatch)
+    private ImageClassifier(string modelPath, InferenceSession session, IReadOnlyList<string> labels, PreprocessingSpec preprocessing, ClassifierOptions options, int fixedBatch)
     {
+        _modelPath = modelPath;
         _session = session;
         Labels = labels;
         _preprocessor = new ImagePreprocessor(preprocessing);
@@ -90,7 +92,7 @@ public sealed class ImageClassifier : IDisposable
             var labels = options.Labels ?? ReadMetadata(modelPath, metadata, m => ClassifierMetadata.ParseLabels(
                 m.TryGetValue(ClassifierMetadata.Labels, out var json) ? json : throw new FormatException($"Model metadata lacks '{ClassifierMetadata.Labels}'.")));
             var fixedBatch = CheckSignature(modelPath, session, preprocessing, labels);
-            return new ImageClassifier(session, labels, preprocessing, options, fixedBatch);
+            return new ImageClassifier(modelPath, session, labels, preprocessing, options, fixedBatch);
         }
         catch
         {
@@ -239,6 +241,11 @@ public sealed class ImageClassifier : IDisposable
             throw new ArgumentException($"{modelPath}: the model has {session.InputMetadata.Count} inputs; an image classifier has one.");
         }
 
+        if (session.OutputMetadata.Count == 0)
+        {
+            throw new FormatException($"{modelPath}: the model has no outputs; a classifier outputs float [N, classes].");
+        }
+
         var (inputName, input) = session.InputMetadata.First();
         var expected = spec.TensorShape(0).Skip(1);
         if (input.ElementType != typeof(float) || input.Dimensions.Length != 4
@@ -284,7 +291,7 @@ public sealed class ImageClassifier : IDisposable
                 buffer.AsSpan(batch * tensorLength, length - batch * tensorLength).Clear();
                 using var input = OrtValue.CreateTensorValueFromMemory(
                     OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, length), Preprocessing.TensorShape(runBatch));
-                using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
+                using var outputs = RunSession(input);
                 var scores = outputs[0].GetTensorDataAsSpan<float>();
                 var classes = Labels.Count;
                 if (scores.Length != runBatch * classes)
@@ -304,6 +311,19 @@ public sealed class ImageClassifier : IDisposable
         }
 
         return results;
+    }
+
+    /// <summary>ONNX Runtime loads some invalid models (a Conv of group 0) and fails only when it runs them: that failure names the file too.</summary>
+    private IDisposableReadOnlyCollection<OrtValue> RunSession(OrtValue input)
+    {
+        try
+        {
+            return _session.Run(_runOptions, _inputNames, [input], _outputNames);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new FormatException($"{_modelPath}: ONNX Runtime cannot run the model: {e.Message}", e);
+        }
     }
 
     private static void Fill(float[] buffer, int start, int batch, int tensorLength, FillInput fill)

@@ -31,7 +31,7 @@ public static class EvaluateCommand
     private static int Run(string modelPath, string dataPath, string? reportPath, string? metricsPath, bool json)
     {
         var curves = metricsPath is null ? [] : ReadCurves(metricsPath);
-        using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = int.MaxValue });
+        using var classifier = CheckedClassifier.Load(modelPath, int.MaxValue);
         var dataset = ImageDataset.FromFolder(dataPath);
         var (evaluation, skipped) = Evaluate(classifier, dataset);
         if (json) Console.WriteLine(Json(evaluation, skipped).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

@@ -53,7 +53,7 @@ public static class ExportCommand
         string source = Path.Combine(runDirectory, ModelFile);
         if (!File.Exists(source)) throw new FileNotFoundException($"{source} not found: export reads the model a training run wrote", source);
         string target = Path.Combine(runDirectory, $"model.{format}.onnx");
-        var model = ModelReader.Load(source);
+        var model = ModelReader.LoadImageModel(source);
         var progress = LiveProgress.ToStandardError();
         var converted = format switch
         {
@@ -97,7 +97,7 @@ public static class ExportCommand
 
     private static Evaluation Evaluate(string format, string modelPath, string data, LiveProgress progress)
     {
-        using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = int.MaxValue });
+        using var classifier = CheckedClassifier.Load(modelPath, int.MaxValue);
         var dataset = ImageDataset.FromFolder(data);
         return progress.Run($"evaluating {format}", dataset.Count, "images", phase => DatasetEvaluator.Run(classifier, dataset, done => phase.Advance(done, done)).Evaluation);
     }

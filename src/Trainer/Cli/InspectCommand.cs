@@ -36,14 +36,21 @@ public static class InspectCommand
         var model = ModelReader.Load(path);
         var fileOpsets = OpsetsJson(model);
         long fileIrVersion = model.IrVersion;
-        // Layers and shapes are those of the model as training sees it: brought to the working opset.
-        OpsetUpgrade.Apply(model);
-        var graph = model.Graph;
-        FixInputShape(graph, inputSize);
-        // Parameters are counted as the model means them, not as the exporter stored them (one tensor for equal ones).
-        TiedInitializers.Untie(graph);
-        ShapeFolding.Run(graph, model.OpsetVersion);
-        ShapeInference.Run(graph, model.OpsetVersion);
+        try
+        {
+            // Layers and shapes are those of the model as training sees it: brought to the working opset.
+            OpsetUpgrade.Apply(model);
+            FixInputShape(model.Graph, inputSize);
+            // Parameters are counted as the model means them, not as the exporter stored them (one tensor for equal ones).
+            TiedInitializers.Untie(model.Graph);
+            ShapeFolding.Run(model.Graph, model.OpsetVersion);
+            ShapeInference.Run(model.Graph, model.OpsetVersion);
+        }
+        catch (GraphException e)
+        {
+            // What shape inference finds wrong (a weight that does not fit its input) is wrong in this file.
+            throw new ModelFormatException($"{path}: {e.Message}", e);
+        }
         var report = Report(model, fileOpsets, fileIrVersion);
         if (json) Console.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         else Print(path, report);

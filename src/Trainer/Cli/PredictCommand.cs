@@ -26,7 +26,7 @@ public static class PredictCommand
     /// <summary>Every image is tried; one that cannot be read, or that the model scores as NaN or infinity, is reported on stderr and the exit code says so.</summary>
     private static int Run(string modelPath, string[] images, int top, bool json)
     {
-        using var classifier = ImageClassifier.Load(modelPath, new ClassifierOptions { TopK = top });
+        using var classifier = CheckedClassifier.Load(modelPath, top);
         var results = new List<(string Image, IReadOnlyList<Prediction>? Predictions, string? Error)>();
         foreach (var image in images)
         {

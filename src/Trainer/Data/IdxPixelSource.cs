@@ -93,9 +93,9 @@ internal sealed class IdxPixelSource : IPixelSource
 
             // Checked against the data at each step: a product of three int32 can wrap a long (2^21 x 2^21 x 2^22 = 2^64 = 0).
             expected *= dimensions[d];
-            if (expected > bytes.Length - headerLength)
+            if (d < expectedDimensions - 1 && expected > bytes.Length - headerLength)
             {
-                throw new DatasetException($"IDX file '{path}' declares dimensions {string.Join("x", dimensions[..(d + 1)])}, more than the {bytes.Length - headerLength} bytes of data it holds.");
+                throw new DatasetException($"IDX file '{path}' declares dimensions {string.Join("x", dimensions[..(d + 1)])}x..., more than the {bytes.Length - headerLength} bytes of data it holds.");
             }
         }
 

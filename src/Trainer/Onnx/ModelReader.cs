@@ -43,6 +43,17 @@ public static class ModelReader
         return FromProto(proto, Path.GetDirectoryName(Path.GetFullPath(path)), path);
     }
 
+    /// <summary>
+    /// Reads a model that takes one image (a backbone, a preprocessing graph, an exported classifier): <see cref="Load(string)"/>,
+    /// and one graph input, at least one node.
+    /// </summary>
+    public static Model LoadImageModel(string path)
+    {
+        var model = Load(path);
+        ModelChecks.RunForImageModel(model, path);
+        return model;
+    }
+
     /// <summary>Reads a model from memory; external data is not allowed since there is no folder to resolve it in.</summary>
     public static Model Load(byte[] bytes, string label = "model")
     {
@@ -78,6 +89,7 @@ public static class ModelReader
         foreach (var kv in proto.MetadataProps) model.Metadata.Add(new(kv.Key, kv.Value));
         model.Functions.AddRange(proto.Functions);
         model.Graph = new GraphReader(new ExternalDataResolver(directory, label), label).Read(proto.Graph);
+        ModelChecks.Run(model, label);
         return model;
     }
 

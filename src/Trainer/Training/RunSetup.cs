@@ -26,7 +26,7 @@ public sealed record RunSetup(
     {
         RecipeFiles.EnsureExist(recipe);
         var data = RunDatasets.Open(recipe.Data, recipe.Seed);
-        var backbone = recipe.Backbone.Path is { } path ? ModelReader.Load(path) : Architecture(recipe, data.Train.Classes.Count);
+        var backbone = recipe.Backbone.Path is { } path ? ModelReader.LoadImageModel(path) : Architecture(recipe, data.Train.Classes.Count);
         var frozen = recipe.Backbone.Preprocess is { } preprocessPath ? PrependPreprocessing(recipe, backbone, preprocessPath) : [];
         var preprocessing = PreprocessingFor(recipe, backbone);
         ClassifierAssembly assembly;
@@ -88,7 +88,7 @@ public sealed record RunSetup(
     {
         try
         {
-            var preprocess = ModelReader.Load(path);
+            var preprocess = ModelReader.LoadImageModel(path);
             OpsetUpgrade.Apply(backbone);
             OpsetUpgrade.Apply(preprocess);
             return PreprocessingGraph.Prepend(backbone, preprocess);

@@ -1,4 +1,3 @@
-using OnnxTrainer.Export;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Tests.Data;
@@ -48,13 +47,12 @@ internal sealed class HostileFiles : IDisposable
     public string Image(string relative, int seed = 0, SKEncodedImageFormat format = SKEncodedImageFormat.Png) =>
         Write(relative, TemporaryDirectory.Picture(seed, format, width: 70, height: 66));
 
-    /// <summary>An exported classifier (labels and preprocessing in its metadata) with the given labels.</summary>
-    public string Classifier(string relative, IReadOnlyList<string>? labels = null)
+    /// <summary>An exported classifier (labels and preprocessing in its metadata) with the given labels, changed by <paramref name="edit"/>.</summary>
+    public string Classifier(string relative, IReadOnlyList<string>? labels = null, Action<Model>? edit = null)
     {
-        var run = TrainedClassifier.Create(labels: labels);
-        string path = Path(relative);
-        ClassifierExporter.Save(run.Forward, run.Parameters, run.Export, path);
-        return path;
+        var model = TrainedClassifier.Create(labels: labels).Build();
+        edit?.Invoke(model);
+        return Write(relative, ModelWriter.ToBytes(model));
     }
 
     /// <summary>

@@ -18,6 +18,7 @@ internal sealed class Window
         Pads = Read(c, "pads", 2 * spatial, 0);
         AutoPad = c.String("auto_pad", "NOTSET");
         if (Strides.Any(s => s <= 0) || Dilations.Any(d => d <= 0)) throw c.Error("strides and dilations must be positive");
+        if (Pads.Any(p => p < 0 || p > int.MaxValue)) throw c.Error($"pads [{string.Join(", ", Pads)}] must be 0 to {int.MaxValue:N0}");
     }
 
     public Dim Output(int axis, Dim input, long kernel, bool ceilMode) =>
