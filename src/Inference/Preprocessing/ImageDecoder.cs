@@ -17,7 +17,7 @@ public static class ImageDecoder
     public const long DefaultMaxPixels = 100_000_000;
 
     /// <summary>Largest image file read (256 MB): far over any photo, under what a link to a device could pour in.</summary>
-    public const long MaxFileBytes = 256L << 20;
+    private const long MaxFileBytes = 256L << 20;
 
     private const int PooledBufferLimit = 16 << 20;
 

@@ -11,7 +11,7 @@ namespace OnnxTrainer.Data;
 internal static class CsvManifestSource
 {
     /// <summary>Largest manifest read (256 MB: some million rows).</summary>
-    public const long MaxFileBytes = 256L << 20;
+    private const long MaxFileBytes = 256L << 20;
 
     /// <summary>Class names (distinct labels, sorted ordinal) and each row's file and label, in file order.</summary>
     public static (IReadOnlyList<string> Classes, List<(string Path, int Label)> Files) Read(string csvPath)

@@ -13,7 +13,7 @@ namespace OnnxTrainer.Data;
 internal sealed class IdxPixelSource : IPixelSource
 {
     /// <summary>Largest IDX file, compressed or inflated (2 GB, the largest array): the whole set is held in memory.</summary>
-    public const long MaxFileBytes = int.MaxValue;
+    private const long MaxFileBytes = int.MaxValue;
 
     private readonly byte[] _pixels;
 

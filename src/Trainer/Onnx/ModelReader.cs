@@ -15,10 +15,10 @@ namespace OnnxTrainer.Onnx;
 public static class ModelReader
 {
     /// <summary>Largest dimension accepted in a declared shape; anything larger is treated as corrupt.</summary>
-    private const long MaxDimension = int.MaxValue;
+    internal const long MaxDimension = int.MaxValue;
 
     /// <summary>Largest model file read: protobuf's own limit (2 GB); larger weights belong in external data.</summary>
-    public const long MaxFileBytes = int.MaxValue;
+    private const long MaxFileBytes = int.MaxValue;
 
     public static Model Load(string path)
     {

@@ -12,7 +12,7 @@ namespace OnnxTrainer.Recipes;
 public static class RecipeLoader
 {
     /// <summary>Largest recipe file read (1 MB): a recipe is a page of YAML.</summary>
-    public const long MaxFileBytes = 1 << 20;
+    private const long MaxFileBytes = 1 << 20;
 
     public static Recipe Load(string path, IReadOnlyList<string>? overrides = null)
     {
