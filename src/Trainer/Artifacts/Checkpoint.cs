@@ -25,6 +25,8 @@ public sealed record Checkpoint
     public double? BestMetric { get; init; }
     public string RecipeHash { get; init; } = "";
     public IReadOnlyList<string> TrainableParameters { get; init; } = [];
+    /// <summary>Training files the run found damaged so far: a resumed run skips them as the run did, without decoding them.</summary>
+    public IReadOnlyList<string> SkippedFiles { get; init; } = [];
     /// <summary>Parameters and optimizer state (<c>&lt;param&gt;.exp_avg</c>, ...), float32.</summary>
     public required IReadOnlyDictionary<string, Tensor> Tensors { get; init; }
 
@@ -115,6 +117,7 @@ public sealed record Checkpoint
             BestMetric = manifest.BestMetric,
             RecipeHash = manifest.RecipeHash,
             TrainableParameters = manifest.TrainableParameters,
+            SkippedFiles = manifest.SkippedFiles ?? [],
             Tensors = tensors,
         };
     }
@@ -150,6 +153,7 @@ public sealed record Checkpoint
         BestMetric = BestMetric,
         RecipeHash = RecipeHash,
         TrainableParameters = [.. TrainableParameters],
+        SkippedFiles = [.. SkippedFiles],
         TensorsSha256 = sha256,
     };
 

@@ -15,5 +15,7 @@ internal sealed record CheckpointManifest
     public double? BestMetric { get; init; }
     public required string RecipeHash { get; init; }
     public required string[] TrainableParameters { get; init; }
+    /// <summary>Absent in manifests written before it existed: none.</summary>
+    public string[]? SkippedFiles { get; init; }
     public required string TensorsSha256 { get; init; }
 }

@@ -52,21 +52,25 @@ public sealed class DataLoader
     }
 
     /// <summary>
-    /// The batches of epoch <paramref name="epoch"/> (0-based), produced in the background as this
-    /// sequence is consumed. Stopping early (break, dispose, cancellation) stops the work.
+    /// The batches of epoch <paramref name="epoch"/> (0-based) from batch <paramref name="firstBatch"/> on, produced in the
+    /// background as this sequence is consumed. Stopping early (break, dispose, cancellation) stops the work. The samples
+    /// of the batches before <paramref name="firstBatch"/> are not read at all (a resumed run); that they are the same
+    /// batches as before needs the files found damaged in them marked skipped beforehand (see <see cref="ImageDataset.MarkSkipped"/>).
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public IEnumerable<DataBatch> ReadEpoch(int epoch, CancellationToken cancellationToken = default)
+    public IEnumerable<DataBatch> ReadEpoch(int epoch, int firstBatch = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        return ReadEpochCore(epoch, cancellationToken);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstBatch);
+        return ReadEpochCore(epoch, firstBatch, cancellationToken);
     }
 
-    private IEnumerable<DataBatch> ReadEpochCore(int epoch, CancellationToken cancellationToken)
+    private IEnumerable<DataBatch> ReadEpochCore(int epoch, int firstBatch, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var batches = Channel.CreateBounded<DataBatch>(new BoundedChannelOptions(_options.PrefetchBatches) { SingleReader = true, SingleWriter = true });
-        var producer = Task.Run(() => ProduceAsync(epoch, batches.Writer, stop.Token), stop.Token);
+        var order = EpochOrder(epoch).Skip(firstBatch * _options.BatchSize).ToArray();
+        var producer = Task.Run(() => ProduceAsync(epoch, order, batches.Writer, stop.Token), stop.Token);
         try
         {
             while (batches.Reader.WaitToReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult())
@@ -116,7 +120,7 @@ public sealed class DataLoader
         return order.Where(i => !Dataset.IsSkipped(i)).ToArray();
     }
 
-    private async Task ProduceAsync(int epoch, ChannelWriter<DataBatch> batches, CancellationToken cancellationToken)
+    private async Task ProduceAsync(int epoch, int[] order, ChannelWriter<DataBatch> batches, CancellationToken cancellationToken)
     {
         Exception? failure = null;
         try
@@ -126,7 +130,7 @@ public sealed class DataLoader
             var pending = Channel.CreateBounded<Task<ProcessedSample?>>(_options.BatchSize + 2 * _options.DecodeParallelism);
             // Not disposed: abandoned work items may still release it after a cancelled epoch.
             var slots = new SemaphoreSlim(_options.DecodeParallelism);
-            var dispatcher = Task.Run(() => DispatchAsync(EpochOrder(epoch), epoch, pending.Writer, slots, cancellationToken), cancellationToken);
+            var dispatcher = Task.Run(() => DispatchAsync(order, epoch, pending.Writer, slots, cancellationToken), cancellationToken);
             await AssembleAsync(pending.Reader, batches, cancellationToken).ConfigureAwait(false);
             await dispatcher.ConfigureAwait(false);
         }

@@ -205,6 +205,17 @@ public sealed class ImageDataset
     internal void RecordSkip(int index, ImageDecodeException error) => _skipLog.Add(_samples[index].Source, error);
 
     /// <summary>Whether sample <paramref name="index"/> is known to be unusable.</summary>
+    /// <summary>
+    /// Marks files of this dataset as unusable that an earlier process found damaged (a resumed run reads them from its
+    /// checkpoint), so that batches are formed as they were then without decoding them again; other paths are ignored.
+    /// </summary>
+    public void MarkSkipped(IEnumerable<string> paths)
+    {
+        var sources = _samples.Select(s => s.Source).ToHashSet(StringComparer.Ordinal);
+        foreach (var path in paths.Where(sources.Contains))
+            _skipLog.Add(new SkippedFile(path, DecodeFailure.Corrupt, "found damaged by this run before it was resumed"));
+    }
+
     internal bool IsSkipped(int index) => _skipLog.Contains(_samples[index].Source);
 
     /// <summary>Samples per class that are not (yet) known to be unusable, indexed like <see cref="Classes"/>.</summary>

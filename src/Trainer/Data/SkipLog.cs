@@ -16,6 +16,8 @@ internal sealed class SkipLog
     public void Add(string path, ImageDecodeException error) =>
         _entries.TryAdd(path, new SkippedFile(path, error.Failure, error.Message));
 
+    public void Add(SkippedFile entry) => _entries.TryAdd(entry.Path, entry);
+
     public bool Contains(string path) => _entries.ContainsKey(path);
 
     public IReadOnlyList<SkippedFile> Snapshot() =>

@@ -80,6 +80,9 @@ public sealed class TrainingRun
                 throw new InvalidOperationException($"{_options.RunDirectory}: the checkpoint was made with another recipe (hash {resumed.RecipeHash[..12]}, now {recipe.Hash[..12]}); resume with the same recipe or start a new run");
             foreach (var name in _parameters.Keys.ToList())
                 _parameters[name] = resumed.Require(name, _parameters[name].Dims);
+            // Damage found before the stop shaped the batches: skip those files as the run did (without decoding them again).
+            _setup.Data.Train.MarkSkipped(resumed.SkippedFiles);
+            _reportedSkips.UnionWith(resumed.SkippedFiles);
             start = LoopPosition.Decode(resumed.RngState);
             epoch = resumed.Epoch;
             _early.Restore(resumed.BestMetric ?? _early.Best, start.EpochsWithoutImprovement);
@@ -120,7 +123,8 @@ public sealed class TrainingRun
                 line => Say(Markup.Escape(line)));
             if (resumingHere) session.Step = resumed!.Step;
             using var prefix = graphs.Prefix is null ? null : new PrefixRunner(graphs.Prefix.Prefix, execution);
-            var stageRun = new StageRun(this, plan, session, prefix, Schedule(plan), graphs.BatchStatistics, new DropoutMasks(graphs.DropoutMasks, recipe.Seed));
+            var stageRun = new StageRun(session, prefix, Schedule(plan), graphs.BatchStatistics, new DropoutMasks(graphs.DropoutMasks, recipe.Seed),
+                _trainLoader, _valLoader, _parameters, (long)recipe.Data.CacheMb << 20, deterministicData: !recipe.Data.Augment.IsRandom, _stop, _progress);
             Say($"stage {stage + 1}/{_setup.Plan.Stages.Count}: {plan.Trainable.Count} trainable tensors, {plan.Epochs} epoch(s)" +
                 (chunks > 1 ? $", batches in {chunks} chunks at once" : "") +
                 (prefix is null ? "" : $", frozen prefix up to '{graphs.Prefix!.Boundary}' runs forward only" + (stageRun.Cacheable ? " (cached)" : "")));
@@ -128,8 +132,14 @@ public sealed class TrainingRun
             for (; epoch < stageFirstEpoch + plan.Epochs && stopReason is null; epoch++)
             {
                 int firstBatch = resumingHere && epoch == resumed!.Epoch ? start.Batch : 0;
-                stopReason = stageRun.RunEpoch(stage, epoch, firstBatch);
-                if (stopReason is not null) break;
+                var outcome = stageRun.RunEpoch(epoch, firstBatch, $"epoch {epoch + 1}/{recipe.Epochs}");
+                ReportSkips($"while decoding in epoch {epoch + 1}");
+                if (outcome is EpochStopped stopped)
+                {
+                    stopReason = Stopped(session, stage, epoch, stopped, plan.Trainable);
+                    break;
+                }
+                EpochDone(session, stage, epoch, (EpochCompleted)outcome, plan.Trainable);
                 if (_early.ShouldStop)
                 {
                     Say($"early stopping: {recipe.EarlyStopping!.Metric} has not improved for {_early.Patience} epochs");
@@ -142,6 +152,42 @@ public sealed class TrainingRun
 
         var keptEpoch = _best is null ? _epochs.LastOrDefault() : _epochs.Single(e => e.Epoch == _bestEpoch);
         return new RunSummary(_options.RunDirectory, _epochs, keptEpoch, _best ?? _parameters, _setup.Data.Train.Classes, stopReason is null, stopReason);
+    }
+
+    /// <summary>Why the run stops; a requested stop checkpoints the state after its last step, where --resume goes on.</summary>
+    private string Stopped(TrainingSession session, int stage, int epoch, EpochStopped stopped, IReadOnlyList<string> trainable)
+    {
+        if (!stopped.Requested)
+            return $"{stopped.Reason} at epoch {epoch + 1}, batch {stopped.Batch + 1}; the last good checkpoint is kept (try a lower learning rate)";
+        SaveCheckpoint(_options.RunDirectory, session, session.Step, epoch, new LoopPosition(stage, stopped.Batch, _early.EpochsWithoutImprovement), trainable, stopped.LearningRate);
+        return $"{stopped.Reason} at epoch {epoch + 1}, batch {stopped.Batch}; resume with --resume";
+    }
+
+    /// <summary>Logs a completed epoch, judges it for early stopping, keeps it when best, and checkpoints.</summary>
+    private void EpochDone(TrainingSession session, int stage, int epoch, EpochCompleted done, IReadOnlyList<string> trainable)
+    {
+        var recipe = _setup.Recipe;
+        var metrics = new EpochMetrics(epoch, stage, done.LearningRate, done.TrainLoss, done.TrainAccuracy, done.ValLoss, done.ValAccuracy, done.ValTop5,
+            done.ImagesPerSecond, done.Seconds);
+        _metrics.Append(metrics);
+        _epochs.Add(metrics);
+
+        bool hasVal = _valLoader is not null;
+        double monitored = recipe.EarlyStopping?.Metric == EarlyStoppingMetric.ValLoss ? done.ValLoss : done.ValAccuracy;
+        bool best = hasVal && _early.Record(monitored);
+        bool lastOfStage = epoch + 1 == _setup.Plan.Stages.Take(stage + 1).Sum(s => s.Epochs);
+        var next = new LoopPosition(lastOfStage ? stage + 1 : stage, 0, _early.EpochsWithoutImprovement);
+        if (best)
+        {
+            _best = new Dictionary<string, Tensor>(_parameters);
+            _bestEpoch = epoch;
+            SaveCheckpoint(Path.Combine(_options.RunDirectory, BestDirectory), session, session.Step, epoch + 1, next, trainable, done.LearningRate);
+        }
+        // A new stage starts with fresh optimizer state and step count, so its checkpoint carries neither.
+        SaveCheckpoint(_options.RunDirectory, lastOfStage ? null : session, lastOfStage ? 0 : session.Step, epoch + 1, next, trainable, done.LearningRate);
+        Say($"epoch {epoch + 1}/{recipe.Epochs}  lr {done.LearningRate:G3}  train loss {done.TrainLoss:F4} acc {done.TrainAccuracy:P1}" +
+            (hasVal ? $"  val loss {done.ValLoss:F4} acc [bold]{done.ValAccuracy:P1}[/] top-5 {done.ValTop5:P1}" : "") +
+            $"  {done.ImagesPerSecond:F0} img/s" + (best ? "  [green]best[/]" : ""));
     }
 
     /// <summary>AdaBN: running statistics re-estimated on the training images before the first step (they are saved in the checkpoints).</summary>
@@ -176,6 +222,7 @@ public sealed class TrainingRun
             BestMetric = double.IsFinite(_early.Best) ? _early.Best : null,
             RecipeHash = _setup.Recipe.Hash,
             TrainableParameters = trainable,
+            SkippedFiles = [.. _setup.Data.Train.Skipped.Select(s => s.Path)],
             Tensors = tensors,
         }.Save(directory);
     }
@@ -222,171 +269,4 @@ public sealed class TrainingRun
         Contrast = spec.ColorJitter?.Contrast ?? 0,
         Saturation = spec.ColorJitter?.Saturation ?? 0,
     };
-
-    /// <summary>One stage's epochs: its session, prefix, feature caches and schedule.</summary>
-    private sealed class StageRun(TrainingRun run, StagePlan plan, TrainingSession session, PrefixRunner? prefix, LearningRateSchedule schedule,
-        IReadOnlyList<BatchStatistics> batchStatistics, DropoutMasks dropout)
-    {
-        private readonly FeatureCache? _trainCache = prefix is not null && !run._setup.Recipe.Data.Augment.IsRandom && CacheBytes(run) > 0
-            ? new FeatureCache(prefix.FeatureLength, CacheBytes(run)) : null;
-        private readonly FeatureCache? _valCache = prefix is not null && CacheBytes(run) > 0 ? new FeatureCache(prefix.FeatureLength, CacheBytes(run)) : null;
-
-        public bool Cacheable => _trainCache is not null;
-
-        /// <summary>Runs one epoch; returns why the run must stop, or null.</summary>
-        public string? RunEpoch(int stage, int epoch, int firstBatch)
-        {
-            var recipe = run._setup.Recipe;
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            double lossSum = 0, lr = schedule.RateAt(session.Step);
-            int seen = 0, correct = 0, batchIndex = firstBatch;
-            string? stop = null;
-            int batches = run._trainLoader.BatchesPerEpoch;
-
-            // Returns the batch's loss, for the progress display.
-            float Step(float[] inputs, long[] shape, long[] labels)
-            {
-                lr = schedule.RateAt(session.Step);
-                var masks = dropout.Masks.Count == 0 ? null : dropout.Draw(labels.Length, epoch, batchIndex);
-                var result = session.TrainStep(inputs, shape, labels, (float)lr, masks);
-                if (!float.IsFinite(result.Loss))
-                {
-                    stop = $"the loss became {result.Loss} at epoch {epoch + 1}, batch {batchIndex + 1}; the last good checkpoint is kept (try a lower learning rate)";
-                    return result.Loss;
-                }
-                UpdateRunningStatistics(result);
-                lossSum += result.Loss * labels.Length;
-                correct += result.CorrectAmongTop(labels, 1);
-                seen += labels.Length;
-                batchIndex++;
-                if (run._stop.StepCompleted())
-                {
-                    run.SaveCheckpoint(run._options.RunDirectory, session, session.Step, epoch, new LoopPosition(stage, batchIndex, run._early.EpochsWithoutImprovement), plan.Trainable, lr);
-                    stop = $"stopped on request at epoch {epoch + 1}, batch {batchIndex}; resume with --resume";
-                }
-                return result.Loss;
-            }
-
-            var epochBatches = run._trainLoader.EpochBatches(epoch);
-            bool fromCache = _trainCache is not null && epochBatches.All(b => _trainCache.ContainsAll(b));
-            string phase = $"epoch {epoch + 1}/{recipe.Epochs}" +
-                (prefix is null ? "" : fromCache ? " (cached features)" : _trainCache is not null ? " (frozen prefix, caching features)" : " (frozen prefix)");
-            run._progress.Run(phase, batches, "batches", progress =>
-            {
-                if (fromCache)
-                {
-                    foreach (var indices in epochBatches.Skip(firstBatch))
-                    {
-                        var labels = indices.Select(i => (long)run._setup.Data.Train.Samples[i].Label).ToArray();
-                        progress.Advance(1, labels.Length, Step(_trainCache!.Gather(indices), [indices.Length, .. prefix!.FeatureShape], labels));
-                        if (stop is not null) return;
-                    }
-                    return;
-                }
-                foreach (var batch in run._trainLoader.ReadEpoch(epoch).Skip(firstBatch))
-                {
-                    var (inputs, shape) = Inputs(batch, _trainCache);
-                    progress.Advance(1, batch.Count, Step(inputs, shape, batch.Labels));
-                    if (stop is not null) return;
-                }
-            }, done: firstBatch);
-            if (stop is not null) return stop;
-
-            foreach (var (name, value) in session.Parameters()) run._parameters[name] = value;
-            var (valLoss, valAccuracy, valTop5) = Validate();
-            run.ReportSkips($"while decoding in epoch {epoch + 1}");
-            double seconds = clock.Elapsed.TotalSeconds;
-            var metrics = new EpochMetrics(epoch, stage, lr, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1),
-                valLoss, valAccuracy, valTop5, seen / Math.Max(seconds, 1e-9), seconds);
-            run._metrics.Append(metrics);
-            run._epochs.Add(metrics);
-
-            bool hasVal = run._valLoader is not null;
-            double monitored = recipe.EarlyStopping?.Metric == EarlyStoppingMetric.ValLoss ? valLoss : valAccuracy;
-            bool best = hasVal && run._early.Record(monitored);
-            bool lastOfStage = epoch + 1 == run._setup.Plan.Stages.Take(stage + 1).Sum(s => s.Epochs);
-            var next = lastOfStage ? new LoopPosition(stage + 1, 0, run._early.EpochsWithoutImprovement) : new LoopPosition(stage, 0, run._early.EpochsWithoutImprovement);
-            if (best)
-            {
-                run._best = new Dictionary<string, Tensor>(run._parameters);
-                run._bestEpoch = epoch;
-                run.SaveCheckpoint(Path.Combine(run._options.RunDirectory, BestDirectory), session, session.Step, epoch + 1, next, plan.Trainable, lr);
-            }
-            // A new stage starts with fresh optimizer state and step count, so its checkpoint carries neither.
-            run.SaveCheckpoint(run._options.RunDirectory, lastOfStage ? null : session, lastOfStage ? 0 : session.Step, epoch + 1, next, plan.Trainable, lr);
-            run.Say($"epoch {epoch + 1}/{recipe.Epochs}  lr {lr:G3}  train loss {metrics.TrainLoss:F4} acc {metrics.TrainAccuracy:P1}" +
-                (hasVal ? $"  val loss {valLoss:F4} acc [bold]{valAccuracy:P1}[/] top-5 {valTop5:P1}" : "") +
-                $"  {metrics.ImagesPerSecond:F0} img/s" + (best ? "  [green]best[/]" : ""));
-            return null;
-        }
-
-        /// <summary>running = (1 - momentum) running + momentum batch, as torch does after each training step.</summary>
-        private void UpdateRunningStatistics(StepResult result)
-        {
-            for (int i = 0; i < batchStatistics.Count; i++)
-            {
-                var statistic = batchStatistics[i];
-                Update(statistic.RunningMean, result.Extras[2 * i], statistic.Momentum);
-                Update(statistic.RunningVariance, result.Extras[2 * i + 1], statistic.Momentum);
-            }
-
-            void Update(string name, float[] batch, double momentum)
-            {
-                var current = run._parameters[name];
-                var updated = new float[batch.Length];
-                BatchNormTraining.UpdateRunning(current.Span<float>(), batch, momentum, updated);
-                run._parameters[name] = Tensor.FromFloats(current.Dims, updated);
-            }
-        }
-
-        /// <summary>Loss, accuracy and top-5 accuracy on the validation set (NaN when there is none).</summary>
-        private (double Loss, double Accuracy, double Top5) Validate()
-        {
-            if (run._valLoader is not { } loader) return (double.NaN, double.NaN, double.NaN);
-            var runningStatistics = StageGraphs.RunningStatisticNames(batchStatistics).Select(name => (name, run._parameters[name])).ToList();
-            double loss = 0;
-            int seen = 0, correct = 0, top5 = 0;
-            var dataset = loader.Dataset;
-            IEnumerable<(float[] Inputs, long[] Shape, long[] Labels)> Batches()
-            {
-                var epochBatches = loader.EpochBatches(0);
-                if (_valCache is not null && epochBatches.All(b => _valCache.ContainsAll(b)))
-                {
-                    foreach (var indices in epochBatches)
-                        yield return (_valCache.Gather(indices), [indices.Length, .. prefix!.FeatureShape], indices.Select(i => (long)dataset.Samples[i].Label).ToArray());
-                    yield break;
-                }
-                foreach (var batch in loader.ReadEpoch(0))
-                {
-                    var (inputs, shape) = Inputs(batch, _valCache);
-                    yield return (inputs, shape, batch.Labels);
-                }
-            }
-            run._progress.Run("validation", loader.BatchesPerEpoch, "batches", progress =>
-            {
-                foreach (var (inputs, shape, labels) in Batches())
-                {
-                    var result = session.Evaluate(inputs, shape, labels, runningStatistics);
-                    loss += result.Loss * labels.Length;
-                    correct += result.CorrectAmongTop(labels, 1);
-                    top5 += result.CorrectAmongTop(labels, Math.Min(5, result.Classes));
-                    seen += labels.Length;
-                    progress.Advance(1, labels.Length, result.Loss);
-                }
-            });
-            return (loss / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), (double)top5 / Math.Max(seen, 1));
-        }
-
-        /// <summary>What the session reads for a batch: the images, or the frozen prefix's output for them.</summary>
-        private (float[] Inputs, long[] Shape) Inputs(DataBatch batch, FeatureCache? cache)
-        {
-            if (prefix is null) return (batch.Images, batch.Shape);
-            var features = prefix.Run(batch.Images, batch.Shape);
-            cache?.Store(batch.SampleIndices, features);
-            return (features, [batch.Count, .. prefix.FeatureShape]);
-        }
-
-        /// <summary>Cached features get the recipe's cache budget (cache_mb; 0 turns caching off).</summary>
-        private static long CacheBytes(TrainingRun run) => (long)run._setup.Recipe.Data.CacheMb << 20;
-    }
 }

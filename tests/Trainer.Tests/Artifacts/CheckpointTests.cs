@@ -20,6 +20,7 @@ public class CheckpointTests
         BestMetric = 0.8125,
         RecipeHash = "sha256:4f2a",
         TrainableParameters = ["head.weight", "head.bias"],
+        SkippedFiles = ["/data/cat/broken.jpg"],
         Tensors = new Dictionary<string, Tensor>
         {
             ["head.weight"] = Tensor.FromFloats([2, 3], [fill, -1f, 2f, float.Epsilon, -0f, 1e-30f]),
@@ -31,8 +32,9 @@ public class CheckpointTests
 
     private static void AssertSame(Checkpoint expected, Checkpoint actual)
     {
-        Assert.Equal(expected with { Tensors = actual.Tensors, RngState = actual.RngState, TrainableParameters = actual.TrainableParameters }, actual);
+        Assert.Equal(expected with { Tensors = actual.Tensors, RngState = actual.RngState, TrainableParameters = actual.TrainableParameters, SkippedFiles = actual.SkippedFiles }, actual);
         Assert.Equal(expected.RngState, actual.RngState);
+        Assert.Equal(expected.SkippedFiles, actual.SkippedFiles);
         Assert.Equal(expected.TrainableParameters, actual.TrainableParameters);
         Assert.Equal(expected.Tensors.Keys.Order(), actual.Tensors.Keys.Order());
         foreach (var (name, tensor) in expected.Tensors)
@@ -80,7 +82,7 @@ public class CheckpointTests
         Assert.Equal(["best.json", "best.safetensors"], Directory.GetFiles(folder.Path).Select(Path.GetFileName).Order());
         var json = JsonNode.Parse(File.ReadAllText(folder.File("best.json")))!.AsObject();
         Assert.Equal(["format_version", "step", "epoch", "learning_rate", "rng_state", "best_metric_name", "best_metric",
-            "recipe_hash", "trainable_parameters", "tensors_sha256"], json.Select(p => p.Key));
+            "recipe_hash", "trainable_parameters", "skipped_files", "tensors_sha256"], json.Select(p => p.Key));
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(folder.File("best.safetensors")))), (string?)json["tensors_sha256"]);
         Assert.Equal(ulong.MaxValue, (ulong)json["rng_state"]![2]!);
         Assert.Equal(4, SafeTensors.Read(folder.File("best.safetensors")).Tensors.Count);

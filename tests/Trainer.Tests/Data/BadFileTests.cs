@@ -79,6 +79,29 @@ public sealed class BadFileTests
         Assert.Equal(2, loader.BatchesPerEpoch);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ReadEpoch_FromBatchOnAfterDamageMarked_SameBatchesAsTheWholeEpoch(int firstBatch)
+    {
+        // A resumed run starts mid-epoch without reading the batches before: given the damage the first run found
+        // (from its checkpoint), the batches it reads are the ones the uninterrupted epoch had.
+        using var tree = new TemporaryDirectory();
+        for (int i = 0; i < 11; i++) tree.Write($"c{i % 2}/img{i}.png", TemporaryDirectory.Picture(i));
+        var truncated = tree.Write("c0/cut.jpg", Truncated(SKEncodedImageFormat.Jpeg));
+        var options = new DataLoaderOptions { BatchSize = 3, Shuffle = true, Seed = 4 };
+        var whole = ImageDataset.FromFolder(tree.Root);
+        var expected = new DataLoader(whole, Spec, options).ReadEpoch(2).Skip(firstBatch).ToList();
+        Assert.Contains(whole.Skipped, s => s.Path == truncated);
+
+        var resumed = ImageDataset.FromFolder(tree.Root);
+        resumed.MarkSkipped(whole.Skipped.Select(s => s.Path));
+        var actual = new DataLoader(resumed, Spec, options).ReadEpoch(2, firstBatch).ToList();
+
+        Assert.Equal(expected.Select(b => b.SampleIndices), actual.Select(b => b.SampleIndices));
+        Assert.Equal(expected.SelectMany(b => b.Images), actual.SelectMany(b => b.Images));
+    }
+
     [Fact]
     public void FromCsv_MissingFile_SkippedAsUnreadable()
     {

@@ -155,7 +155,7 @@ public sealed class DataLoaderTests : IDisposable
         using var cancellation = new CancellationTokenSource();
         cancellation.Cancel();
 
-        Assert.ThrowsAny<OperationCanceledException>(() => loader.ReadEpoch(0, cancellation.Token).ToList());
+        Assert.ThrowsAny<OperationCanceledException>(() => loader.ReadEpoch(0, cancellationToken: cancellation.Token).ToList());
     }
 
     [Fact]
