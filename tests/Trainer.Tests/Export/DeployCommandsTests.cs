@@ -72,8 +72,11 @@ public sealed class DeployCommandsTests : IDisposable
         Assert.Equal(CommandLine.BadInput, code);
         Assert.Contains(bad, error);
         var results = JsonNode.Parse(output)!.AsArray();
-        Assert.NotNull(results[0]!["predictions"]);
-        Assert.NotNull(results[1]!["error"]);
+        using var classifier = ImageClassifier.Load(_model, new ClassifierOptions { TopK = 5 });
+        Assert.Equal(classifier.Classify(Images[0]).Select(p => p.Label), results[0]!["predictions"]!.AsArray().Select(p => (string)p!["label"]!));
+        Assert.Equal(bad, (string)results[1]!["image"]!);
+        Assert.Contains("Not a supported image", (string)results[1]!["error"]!, StringComparison.Ordinal);
+        Assert.Null(results[1]!["predictions"]);
     }
 
     [Fact]
