@@ -31,8 +31,8 @@ public static class ImageDecoder
         }
 
         using var data = SKData.CreateCopy(encoded);
-        using var codec = OpenCodec(new SKMemoryStream(data));
-        return DecodePixels(codec, channels, maxPixels);
+        using var codec = OpenCodec(new SKMemoryStream(data), encoded[..Math.Min(encoded.Length, DeclaredSize.HeaderBytes)].ToArray(), maxPixels);
+        return DecodePixels(codec, encoded, channels, maxPixels);
     }
 
     /// <summary>Reads and decodes the image file at <paramref name="path"/>.</summary>
@@ -58,7 +58,7 @@ public static class ImageDecoder
             throw new ImageDecodeException(DecodeFailure.Unreadable, "Cannot open the file.");
         }
 
-        using var codec = OpenCodec(stream);
+        using var codec = OpenCodec(stream, ReadHeader(path), maxPixels);
         var (width, height) = CheckSize(codec, maxPixels);
         return IsTransposed(codec.EncodedOrigin) ? (height, width) : (width, height);
     }
@@ -93,35 +93,59 @@ public static class ImageDecoder
         }
     }
 
-    /// <summary>Skia takes ownership of <paramref name="stream"/> (and frees it on failure): never dispose it here.</summary>
-    private static SKCodec OpenCodec(SKStream stream) =>
-        SKCodec.Create(stream, out var result) ?? throw UnrecognizedFormat(result);
-
-    private static ImageDecodeException UnrecognizedFormat(SKCodecResult result) => result switch
+    /// <summary>The first bytes of the file at <paramref name="path"/>, for <see cref="DeclaredSize"/> (the file is known to be a regular one).</summary>
+    private static byte[] ReadHeader(string path)
     {
-        SKCodecResult.IncompleteInput => new ImageDecodeException(DecodeFailure.Truncated, "The image header is truncated."),
-        _ => new ImageDecodeException(DecodeFailure.NotAnImage, "Not a supported image (JPEG, PNG, BMP, GIF or WebP)."),
-    };
+        using var file = BoundedFile.OpenRead(path, MaxFileBytes);
+        var header = new byte[DeclaredSize.HeaderBytes];
+        return header[..file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false)];
+    }
+
+    /// <summary>Skia takes ownership of <paramref name="stream"/> (and frees it on failure): never dispose it here.</summary>
+    private static SKCodec OpenCodec(SKStream stream, byte[] header, long maxPixels)
+    {
+        var codec = SKCodec.Create(stream, out var result);
+        if (codec is not null)
+        {
+            return codec;
+        }
+
+        // Skia refuses a header of size 0 as truncated, one too large for it as no image at all: say what the header declares.
+        if (DeclaredSize.Of(header) is var (format, width, height))
+        {
+            CheckSize(width, height, maxPixels, format);
+        }
+
+        throw result switch
+        {
+            SKCodecResult.IncompleteInput => new ImageDecodeException(DecodeFailure.Truncated, "The image header is truncated."),
+            _ => new ImageDecodeException(DecodeFailure.NotAnImage, "Not a supported image (JPEG, PNG, BMP, GIF or WebP)."),
+        };
+    }
 
     private static (int Width, int Height) CheckSize(SKCodec codec, long maxPixels)
     {
         var info = codec.Info;
-        if (info.Width <= 0 || info.Height <= 0)
-        {
-            throw new ImageDecodeException(DecodeFailure.Corrupt, $"The header declares an invalid size {info.Width}x{info.Height}.");
-        }
-
-        if ((long)info.Width * info.Height > maxPixels)
-        {
-            throw new ImageDecodeException(
-                DecodeFailure.TooLarge,
-                $"The header declares {info.Width}x{info.Height} pixels, over the limit of {maxPixels:N0} (possible decompression bomb).");
-        }
-
+        CheckSize(info.Width, info.Height, maxPixels, format: null);
         return (info.Width, info.Height);
     }
 
-    private static PixelImage DecodePixels(SKCodec codec, ChannelFormat channels, long maxPixels)
+    private static void CheckSize(long width, long height, long maxPixels, string? format)
+    {
+        if (width <= 0 || height <= 0)
+        {
+            throw new ImageDecodeException(DecodeFailure.Corrupt, $"The {(format is null ? "" : format + " ")}header declares an invalid size {width}x{height}.");
+        }
+
+        if (width * height > maxPixels)
+        {
+            throw new ImageDecodeException(
+                DecodeFailure.TooLarge,
+                $"The {(format is null ? "" : format + " ")}header declares {width}x{height} pixels, over the limit of {maxPixels:N0} (possible decompression bomb).");
+        }
+    }
+
+    private static PixelImage DecodePixels(SKCodec codec, ReadOnlySpan<byte> encoded, ChannelFormat channels, long maxPixels)
     {
         channels = PixelImage.StoredAs(channels);
         var (width, height) = CheckSize(codec, maxPixels);
@@ -154,6 +178,12 @@ public static class ImageDecoder
                     throw new ImageDecodeException(DecodeFailure.Truncated, $"The image data is truncated or damaged ({result}).");
                 default:
                     throw new ImageDecodeException(DecodeFailure.Corrupt, $"The image could not be decoded ({result}).");
+            }
+
+            // libjpeg only warns about damaged compressed data and decodes it anyway: gray or smeared blocks, reported as success.
+            if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && JpegScanCheck.FindDamage(encoded) is { } damage)
+            {
+                throw new ImageDecodeException(DecodeFailure.Corrupt, $"The JPEG's compressed data is damaged: {damage}.");
             }
 
             var pixels = GC.AllocateUninitializedArray<byte>(width * height * PixelImage.ChannelCount(channels));

@@ -1,3 +1,5 @@
+using OnnxTrainer.Inference;
+
 namespace OnnxTrainer.Onnx;
 
 /// <summary>
@@ -7,9 +9,6 @@ namespace OnnxTrainer.Onnx;
 /// </summary>
 internal sealed class ExternalDataResolver(string? modelDirectory, string modelLabel)
 {
-    /// <summary>Longest chain of symbolic links followed while resolving one location (as Linux's ELOOP limit).</summary>
-    private const int MaxLinkHops = 40;
-
     /// <param name="what">The tensor as the message should name it, e.g. "initializer 'conv1.weight'".</param>
     public byte[] Read(string what, string location, long offset, long? length, long expectedBytes)
     {
@@ -27,14 +26,14 @@ internal sealed class ExternalDataResolver(string? modelDirectory, string modelL
 
         string root = Path.GetFullPath(modelDirectory);
         string path = Path.GetFullPath(Path.Combine(root, location));
-        if (!IsInside(root, path))
+        if (!RealPath.IsInside(root, path))
             throw new ModelFormatException($"{where}: external data location '{location}' resolves outside the model's folder");
         if (!File.Exists(path))
             throw new ModelFormatException($"{where}: external data file '{location}' does not exist");
         // A link anywhere on the way (a linked sub-folder as much as a linked file) may lead out of the folder.
         string realRoot = ResolveLinks(root, where);
         string realPath = ResolveLinks(path, where);
-        if (!IsInside(realRoot, realPath))
+        if (!RealPath.IsInside(realRoot, realPath))
             throw new ModelFormatException($"{where}: external data file '{location}' is reached through a link to '{realPath}', outside the model's folder");
 
         long fileLength = new FileInfo(realPath).Length;
@@ -59,47 +58,15 @@ internal sealed class ExternalDataResolver(string? modelDirectory, string modelL
         return bytes;
     }
 
-    /// <summary>
-    /// The path with every symbolic link along it followed, like realpath(3). Each component is resolved in
-    /// turn, so ".." inside a link target applies to the already resolved folder, as the kernel does it.
-    /// </summary>
     private static string ResolveLinks(string fullPath, string where)
     {
-        string current = Path.GetPathRoot(fullPath) ?? "/";
-        var pending = new LinkedList<string>(Split(fullPath[current.Length..]));
-        int hops = 0;
-        while (pending.First is { } first)
+        try
         {
-            string part = first.Value;
-            pending.RemoveFirst();
-            if (part == ".") continue;
-            if (part == "..")
-            {
-                current = Path.GetDirectoryName(current) ?? current;
-                continue;
-            }
-            string next = Path.Combine(current, part);
-            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
-            if (info.LinkTarget is not { } target)
-            {
-                current = next;
-                continue;
-            }
-            if (++hops > MaxLinkHops)
-                throw new ModelFormatException($"{where}: external data path '{fullPath}' has too many levels of symbolic links");
-            if (Path.IsPathRooted(target)) current = Path.GetPathRoot(target) ?? current;
-            string[] targetParts = Split(Path.IsPathRooted(target) ? target[current.Length..] : target);
-            for (int i = targetParts.Length - 1; i >= 0; i--) pending.AddFirst(targetParts[i]);
+            return RealPath.Of(fullPath);
         }
-        return current;
-    }
-
-    private static string[] Split(string path) =>
-        path.Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar], StringSplitOptions.RemoveEmptyEntries);
-
-    private static bool IsInside(string root, string path)
-    {
-        string prefix = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
-        return path.StartsWith(prefix, StringComparison.Ordinal);
+        catch (IOException e)
+        {
+            throw new ModelFormatException($"{where}: external data path {e.Message}", e);
+        }
     }
 }

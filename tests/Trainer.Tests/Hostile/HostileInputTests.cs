@@ -67,10 +67,23 @@ public sealed class HostileInputTests : IDisposable
         ["artifacts: empty backbone graph"] = f => new(["artifacts", Backbone(f, f.Model("m.onnx", EmptyGraph))], CommandLine.BadInput, "m.onnx", "the graph is empty (no nodes)"),
 
         // 8. data
+        ["data.train.path: /proc/self"] = f => new(["evaluate", f.Classifier("m.onnx"), "/proc/self"], CommandLine.BadInput, "/proc/self", "outside the image folder '/proc/self'"),
+        ["class folder linking out of the dataset"] = f => new(["evaluate", f.Classifier("m.onnx"), Folder(f, "data", ("cat/elsewhere", f.Root))], CommandLine.BadInput,
+            "data/cat/elsewhere' is a link to", "outside the image folder"),
         ["NUL byte in a CSV path"] = f => new(["train", Recipe(f, "data: { train: { kind: csv, path: list.csv } }", f.Write("list.csv", "a\0b.png,cat\nc.png,dog\n"))],
             CommandLine.BadInput, "list.csv:1", "NUL character"),
         ["IDX dimensions wrapping a long"] = f => new(["train", Recipe(f, "data: { train: { kind: idx, images: images.idx, labels: labels.idx } }",
             f.Write("images.idx", Idx(3, [1 << 21, 1 << 21, 1 << 22], 0)), f.Write("labels.idx", Idx(1, [1], 1)))], CommandLine.BadInput, "images.idx", "more than the 0 bytes"),
+
+        // 10 and unclear messages: images that decode "successfully" into nonsense, headers that say what is wrong
+        ["predict: JPEG with a damaged entropy segment"] = f => new(["predict", f.Classifier("m.onnx"), f.Write("damaged.jpg", DamagedJpeg())], CommandLine.BadInput,
+            "damaged.jpg", "The JPEG's compressed data is damaged"),
+        ["predict: PNG header declaring 0x0"] = f => new(["predict", f.Classifier("m.onnx"), f.Write("empty.png", PngOfSize(0, 0))], CommandLine.BadInput,
+            "empty.png", "The PNG header declares an invalid size 0x0"),
+        ["predict: BMP over the pixel limit"] = f => new(["predict", f.Classifier("m.onnx"), f.Write("huge.bmp", BmpOfSize(1_000_000, 40_000))], CommandLine.BadInput,
+            "huge.bmp", "The BMP header declares 1000000x40000 pixels, over the limit"),
+        ["predict: model scoring NaN"] = f => new(["predict", f.Classifier("m.onnx", edit: TimesNaN), f.Image("a.png"), "--json"], CommandLine.BadInput,
+            "a.png", "gives NaN or infinite scores"),
 
         // 15. a file that is not a recipe is neither read nor quoted
         ["train /etc/passwd"] = _ => new(["train", "/etc/passwd"], CommandLine.BadInput, "/etc/passwd", "a recipe is a YAML file named *.yaml or *.yml"),
@@ -136,6 +149,67 @@ public sealed class HostileInputTests : IDisposable
         return files.Write("backbone.yaml", $"name: hostile\nbackbone: {{ path: {backbone} }}\nstrategy: feature-extraction\ndata: {{ train: {{ path: {files.Path("images")} }} }}\nepochs: 1\nbatch_size: 2\n");
     }
 
+    /// <summary>An image folder with one picture per class of the default classifier, and the links given (relative path, target).</summary>
+    private static string Folder(HostileFiles files, string relative, params (string Link, string Target)[] links)
+    {
+        foreach (var label in new[] { "bird", "cat", "dog", "fish" }) files.Image($"{relative}/{label}/0.png");
+        foreach (var (link, target) in links) files.Link($"{relative}/{link}", target);
+        return files.Path(relative);
+    }
+
+    [Fact]
+    public void Evaluate_DamagedJpegInTheData_SkippedAndListed()
+    {
+        string data = Folder(_files, "data");
+        string damaged = _files.Write("data/cat/damaged.jpg", DamagedJpeg());
+
+        var (code, output, error) = ConsoleCapture.Run("evaluate", _files.Classifier("m.onnx"), data, "--json");
+
+        Assert.True(code == 0, error);
+        var report = System.Text.Json.Nodes.JsonNode.Parse(output)!;
+        Assert.Equal(4, (int)report["images"]!);
+        var skipped = Assert.Single(report["skipped"]!.AsArray());
+        Assert.Contains(damaged, (string)skipped!);
+        Assert.Contains("compressed data is damaged", (string)skipped!);
+    }
+
+    /// <summary>A whole JPEG with 200 bytes of its entropy-coded data zeroed: libjpeg decodes it with only a warning.</summary>
+    private static byte[] DamagedJpeg()
+    {
+        var jpeg = Data.TemporaryDirectory.Picture(5, SkiaSharp.SKEncodedImageFormat.Jpeg, width: 96, height: 80);
+        int sos = jpeg.AsSpan().IndexOf([(byte)0xFF, (byte)0xDA]);
+        jpeg.AsSpan(sos + 300, 200).Clear();
+        return jpeg;
+    }
+
+    /// <summary>A small PNG whose header is rewritten to declare <paramref name="width"/> x <paramref name="height"/>.</summary>
+    private static byte[] PngOfSize(int width, int height)
+    {
+        var png = Data.TemporaryDirectory.Picture(1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(16), width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(20), height);
+        return png;
+    }
+
+    /// <summary>A small BMP whose header is rewritten to declare <paramref name="width"/> x <paramref name="height"/>.</summary>
+    private static byte[] BmpOfSize(int width, int height)
+    {
+        var bmp = Data.TemporaryDirectory.BmpPicture(1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(18), width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(22), height);
+        return bmp;
+    }
+
+    /// <summary>The scores times NaN: a model that runs and answers nonsense.</summary>
+    private static void TimesNaN(OnnxTrainer.Ir.Model model)
+    {
+        var graph = model.Graph;
+        var nan = graph.AddInitializer("nan", OnnxTrainer.Ir.Tensor.FromFloats([1], [float.NaN]));
+        var times = graph.AddNode("Mul", [graph.Outputs[^1], nan], ["nan_scores"], name: "times_nan");
+        graph.Outputs.Clear();
+        graph.Outputs.Add(times.Output());
+    }
+
     /// <summary>An IDX file of unsigned bytes: the header declaring <paramref name="dimensions"/>, then <paramref name="dataBytes"/> zeros.</summary>
     private static byte[] Idx(int rank, int[] dimensions, int dataBytes)
     {
@@ -144,6 +218,19 @@ public sealed class HostileInputTests : IDisposable
         bytes[3] = (byte)rank;
         for (int d = 0; d < rank; d++) System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * d), dimensions[d]);
         return bytes;
+    }
+
+    [Fact]
+    public async Task Evaluate_SymlinkLoopInAClassFolder_EachImageOnce()
+    {
+        string data = Folder(_files, "data", ("cat/loop", "."), ("dog/up", ".."));
+
+        var run = Task.Run(() => ConsoleCapture.Run("evaluate", _files.Classifier("m.onnx"), data, "--json"));
+        Assert.Same(run, await Task.WhenAny(run, Task.Delay(Patience)));
+        var (code, output, error) = await run;
+
+        Assert.True(code == 0, error);
+        Assert.Equal(4, (int)System.Text.Json.Nodes.JsonNode.Parse(output)!["images"]!);
     }
 
     /// <summary>A recipe on a generated backbone whose data is <paramref name="data"/> (YAML), next to the hostile file it names.</summary>
