@@ -3,6 +3,7 @@ using OnnxTrainer.Artifacts;
 using OnnxTrainer.Data;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Recipes;
+using OnnxTrainer.Terminal;
 using Spectre.Console;
 
 namespace OnnxTrainer.Training;
@@ -120,14 +121,14 @@ public sealed class TrainingRun
             using var session = new TrainingSession(graphs.LoopTraining, graphs.LoopEval, graphs.Optimizer,
                 [.. plan.Trainable.Select(name => (name, _parameters[name]))], resumingHere ? resumed!.Tensors : null, execution, chunks,
                 [.. graphs.BatchStatistics.SelectMany(b => new[] { b.BatchMean, b.BatchVariance })], _setup.Loss.ClassWeights,
-                line => Say(Markup.Escape(line)));
+                line => Say(TerminalText.Markup(line)));
             if (resumingHere) session.Step = resumed!.Step;
             using var prefix = graphs.Prefix is null ? null : new PrefixRunner(graphs.Prefix.Prefix, execution);
             var stageRun = new StageRun(session, prefix, Schedule(plan), graphs.BatchStatistics, new DropoutMasks(graphs.DropoutMasks, recipe.Seed),
                 _trainLoader, _valLoader, _parameters, (long)recipe.Data.CacheMb << 20, deterministicData: !recipe.Data.Augment.IsRandom, _stop, _progress);
             Say($"stage {stage + 1}/{_setup.Plan.Stages.Count}: {plan.Trainable.Count} trainable tensors, {plan.Epochs} epoch(s)" +
                 (chunks > 1 ? $", batches in {chunks} chunks at once" : "") +
-                (prefix is null ? "" : $", frozen prefix up to '{graphs.Prefix!.Boundary}' runs forward only" + (stageRun.Cacheable ? " (cached)" : "")));
+                (prefix is null ? "" : $", frozen prefix up to '{TerminalText.Markup(graphs.Prefix!.Boundary)}' runs forward only" + (stageRun.Cacheable ? " (cached)" : "")));
 
             for (; epoch < stageFirstEpoch + plan.Epochs && stopReason is null; epoch++)
             {
@@ -230,7 +231,7 @@ public sealed class TrainingRun
     private void LogData()
     {
         var data = _setup.Data;
-        Say($"classes ({data.Train.Classes.Count}): " + string.Join(", ", data.Train.Classes.Zip(data.Train.ClassCounts, (c, n) => $"{c} {n}")));
+        Say($"classes ({data.Train.Classes.Count}): " + string.Join(", ", data.Train.Classes.Zip(data.Train.ClassCounts, (c, n) => $"{TerminalText.Markup(c)} {n}")));
         if (data.Validation is { } val) Say($"validation images: {val.Count}");
         ReportSkips("while scanning the data");
     }
@@ -249,7 +250,7 @@ public sealed class TrainingRun
         var usable = data.Train.UsableClassCounts();
         for (int label = 0; label < usable.Count; label++)
             if (usable[label] == 0)
-                Say($"[red]class '{Markup.Escape(data.Train.Classes[label])}' has no usable training image left[/]: the model cannot learn it");
+                Say($"[red]class '{TerminalText.Markup(data.Train.Classes[label])}' has no usable training image left[/]: the model cannot learn it");
     }
 
     private void Say(string markup)

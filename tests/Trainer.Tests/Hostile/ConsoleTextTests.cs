@@ -65,6 +65,27 @@ public sealed class ConsoleTextTests : IDisposable
     }
 
     [Fact]
+    public void Train_ClassFoldersWithMarkupAndEscapes_RunPrintsThemAsText()
+    {
+        string[] classes = ["[bold", "cat" + Escape];
+        for (int i = 0; i < 4; i++) _files.Image($"data/{classes[i % 2]}/{i}.png", seed: i);
+        string recipe = _files.Write("recipe.yaml", $$"""
+            name: names
+            backbone: { path: {{OnnxTrainer.Tests.Fixtures.GeneratedFixtures.ModelPath("resnet_small")}} }
+            strategy: feature-extraction
+            data: { train: { path: {{_files.Path("data")}} } }
+            epochs: 1
+            batch_size: 2
+            """);
+
+        var (code, output, error) = ConsoleCapture.Run("train", recipe, "--out", _files.Path("run"));
+
+        Assert.True(code == 0, error);
+        Assert.Contains(@"classes (2): [bold 2, cat\e]0;pwned\u0007\e[31m 2", output);
+        Assert.DoesNotContain('\u001b', output + error);
+    }
+
+    [Fact]
     public void Error_MessageQuotingAControlCharacterName_StaysOneEscapedLine()
     {
         string model = _files.Write("bad\nname\u001b[2J.onnx", [0x0a, 0xff, 0xff]);
