@@ -16,6 +16,9 @@ namespace OnnxTrainer.Cli;
 /// </summary>
 public static class EvaluateCommand
 {
+    /// <summary>Largest metrics log read (64 MB: a line per epoch is some hundred bytes).</summary>
+    private const long MaxMetricsBytes = 64L << 20;
+
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "exported classifier (model.onnx)" };
@@ -49,11 +52,16 @@ public static class EvaluateCommand
         if (!File.Exists(path)) throw new FileNotFoundException($"metrics log not found: {path}", path);
         try
         {
+            BoundedFile.CheckedLength(path, MaxMetricsBytes); // a regular file: a pipe here would block the read
             return MetricsLog.Read(path);
         }
         catch (JsonException e)
         {
             throw new FormatException($"{path}: not a metrics log (one JSON object per line): {e.Message}", e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{path}: cannot read the metrics log: {e.Message}", e);
         }
     }
 

@@ -36,6 +36,8 @@ public sealed class HostileInputTests : IDisposable
         ["FIFO as image"] = f => new(["predict", f.Classifier("m.onnx"), f.Fifo("pipe.png")], CommandLine.BadInput, "pipe.png", "not a regular file"),
         ["FIFO as recipe"] = f => new(["train", f.Fifo("pipe.yaml")], CommandLine.BadInput, "pipe.yaml", "not a regular file"),
         ["FIFO as CSV"] = f => new(["train", Recipe(f, "data: { train: { kind: csv, path: pipe.csv, classes: [a, b] } }", f.Fifo("pipe.csv"))], CommandLine.BadInput, "pipe.csv", "not a regular file"),
+        ["FIFO as metrics log"] = f => new(["evaluate", f.Classifier("m.onnx"), Folder(f, "data"), "--metrics", f.Fifo("metrics.jsonl")], CommandLine.BadInput,
+            "metrics.jsonl: cannot read the metrics log", "not a regular file"),
         ["/dev/zero as image"] = f => new(["predict", f.Classifier("m.onnx"), f.Link("zero.png", "/dev/zero")], CommandLine.BadInput, "zero.png", "not a regular file"),
         ["/dev/urandom as image"] = f => new(["predict", f.Classifier("m.onnx"), f.Link("random.jpg", "/dev/urandom")], CommandLine.BadInput, "random.jpg", "not a regular file"),
         ["/dev/zero as recipe"] = f => new(["train", f.Link("zero.yaml", "/dev/zero")], CommandLine.BadInput, "zero.yaml", "not a regular file"),
