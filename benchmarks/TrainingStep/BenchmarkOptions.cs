@@ -13,7 +13,7 @@ internal sealed class BenchmarkOptions
 
     public List<string> Models { get; private set; } = [.. DefaultModels];
     public List<string> Settings { get; private set; } = [.. AllSettings];
-    public int Batch { get; private set; } = 16;
+    public List<int> Batches { get; private set; } = [16];
     public int Warmup { get; private set; } = 3;
     public int Repeats { get; private set; } = 10;
     public int Threads { get; private set; } = 2;
@@ -28,6 +28,8 @@ internal sealed class BenchmarkOptions
     public List<string> TorchMemoryFormats { get; private set; } = [.. AllMemoryFormats];
     public string? JsonPath { get; private set; }
     public string? SaveGraphsDir { get; private set; }
+    /// <summary>Serve our side of one case on stdin/stdout (<see cref="StepServer"/>): how the benchmark runs each case in a process of its own.</summary>
+    public bool Serve { get; private set; }
 
     public const string Usage = """
         training-step-bench: times one training step (forward + backward of mean cross-entropy) of our
@@ -37,7 +39,7 @@ internal sealed class BenchmarkOptions
           --models NAME[,NAME]     mobilenet_v2,resnet18 (default both), mobilenet_v3_large, efficientnet_b0,
                                    shufflenet_v2_x1_0, densenet121, convnext_tiny
           --settings S[,S]         last-block,full (default both)
-          --batch N                batch size (16)
+          --batch N[,N]            batch sizes (16)
           --warmup N               untimed steps first (3)
           --repeats N              timed steps; the median is reported (10)
           --threads N              ORT threads (shared by the chunks) and torch threads (2)
@@ -55,6 +57,9 @@ internal sealed class BenchmarkOptions
                                    PyTorch's NCHW default and its fastest state here
           --json FILE              also write all results as JSON
           --save-graphs DIR        write each training graph (and ORT's optimized form) for inspection
+
+        Each case runs in fresh processes, ours (this program's `serve` command) and PyTorch's, so that each
+        process's peak resident memory (VmHWM) is the case's own; both are reported with ORT's arena sizes.
         """;
 
     public static BenchmarkOptions Parse(string[] args)
@@ -68,7 +73,7 @@ internal sealed class BenchmarkOptions
             {
                 case "--models": o.Models = Split(Next(), AllModels); break;
                 case "--settings": o.Settings = Split(Next(), AllSettings); break;
-                case "--batch": o.Batch = NextInt(); break;
+                case "--batch": o.Batches = [.. Next().Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))]; break;
                 case "--warmup": o.Warmup = NextInt(); break;
                 case "--repeats": o.Repeats = NextInt(); break;
                 case "--threads": o.Threads = NextInt(); break;
@@ -81,11 +86,12 @@ internal sealed class BenchmarkOptions
                 case "--torch-memory-format": o.TorchMemoryFormats = Split(Next(), AllMemoryFormats); break;
                 case "--json": o.JsonPath = Path.GetFullPath(Next()); break;
                 case "--save-graphs": o.SaveGraphsDir = Path.GetFullPath(Next()); break;
+                case "serve" when i == 0: o.Serve = true; break;
                 case "-h" or "--help": throw new HelpRequestedException();
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        if (o.Batch < 1 || o.Repeats < 1 || o.Threads < 1) throw new ArgumentException("--batch, --repeats and --threads must be >= 1");
+        if (o.Batches.Any(b => b < 1) || o.Repeats < 1 || o.Threads < 1) throw new ArgumentException("--batch, --repeats and --threads must be >= 1");
         if (o.Chunks < 0) throw new ArgumentException("--chunks must be >= 0 (0: the trainer's choice)");
 
         // The benchmark's own folder holds the torch script and (by default) the models; find it from the

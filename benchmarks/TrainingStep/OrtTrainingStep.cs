@@ -89,6 +89,10 @@ internal sealed class OrtTrainingStep : IDisposable
         Loss = _step.Run(input, shape, _labels, _parameters).Loss;
     }
 
+    /// <summary>The ONNX Runtime arenas of every session of the step, summed: the frozen prefix's and each chunk's.</summary>
+    public ArenaStatistics Arenas() =>
+        _step.Sessions.Append(_prefix?.Session).OfType<InferenceSession>().Aggregate(default(ArenaStatistics), (sum, s) => sum + ArenaStatistics.Of(s));
+
     /// <summary>Stops profiling and returns each chunk's profile file (only for a step created with a profile prefix).</summary>
     public IReadOnlyList<string> EndProfiling() => _step.EndProfiling();
 

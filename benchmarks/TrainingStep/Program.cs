@@ -25,126 +25,106 @@ catch (ArgumentException e)
     return 2;
 }
 
-// Trainable parameters of the "last-block" setting, by initializer-name prefix; the torch script uses the
-// same prefixes (and writes its lists beside the models, checked below).
-var lastBlockPrefixes = new Dictionary<string, string[]>
+if (options.Serve)
 {
-    ["mobilenet_v2"] = ["features.17.", "features.18.", "classifier."],
-    ["resnet18"] = ["layer4.", "fc."],
-    ["mobilenet_v3_large"] = ["features.15.", "features.16.", "classifier."],
-    ["efficientnet_b0"] = ["features.7.", "features.8.", "classifier."],
-    ["shufflenet_v2_x1_0"] = ["stage4.3.", "conv5.", "fc."],
-    ["densenet121"] = ["features.denseblock4.denselayer16.", "features.norm5.", "classifier."],
-    ["convnext_tiny"] = ["features.7.2.", "classifier."],
-};
+    StepServer.Serve(options, Console.In, Console.Out);
+    return 0;
+}
 
-// Before anything else touches ONNX Runtime, as in the trainer: the sessions on all cores share one pool.
+// Before anything else touches ONNX Runtime, as in the trainer (the profiled steps run here).
 SharedThreadPool.EnsureCreated();
-var missing = options.Models.Where(m => !File.Exists(ModelPath(m))).ToList();
+var missing = options.Models.Where(m => !File.Exists(BenchmarkModels.PathOf(options.ModelsDir, m))).ToList();
 if (missing.Count > 0)
 {
     Console.WriteLine($"exporting {string.Join(", ", missing)} with {options.TorchScript} ...");
-    using var exporter = new TorchPeer(options.Python, options.TorchScript);
-    exporter.Export(missing);
+    StepPeer.ExportTorchModels(options.Python, options.TorchScript, missing);
 }
 
-Console.WriteLine(Inv($"training step, batch {options.Batch}, 224x224, {options.Threads} threads, {(options.Chunks == 0 ? "chunks as the trainer chooses" : $"{options.Chunks} chunk(s)")}, warmup {options.Warmup}, median of {options.Repeats}"));
+Console.WriteLine(Inv($"training step, batch {string.Join(", ", options.Batches)}, 224x224, {options.Threads} threads, {(options.Chunks == 0 ? "chunks as the trainer chooses" : $"{options.Chunks} chunk(s)")}, warmup {options.Warmup}, median of {options.Repeats}; each case in fresh processes"));
 Console.WriteLine($"date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores ({CpuModel()}), ONNX Runtime {OrtEnv.Instance().GetVersionString()}, load {LoadAverage()}");
+var formats = options.WithTorch ? options.TorchMemoryFormats : [];
+if (formats.Count > 0) Console.WriteLine($"PyTorch peers: {string.Join(", ", formats)} memory format");
 Console.WriteLine();
 
 if (options.SaveGraphsDir is { } graphsDir) Directory.CreateDirectory(graphsDir);
-// One PyTorch process per memory format: its NCHW default and channels_last, its fastest state here.
-var peers = (options.WithTorch ? options.TorchMemoryFormats : []).Select(format =>
-{
-    var peer = new TorchPeer(options.Python, options.TorchScript);
-    peer.Start(options.Threads, format);
-    return (Format: format, Peer: peer);
-}).ToList();
-if (peers.Count > 0) Console.WriteLine($"PyTorch peers: {string.Join(", ", peers.Select(p => p.Format))} memory format");
-
+string[] serveOptions = ["--threads", Inv($"{options.Threads}"), "--chunks", Inv($"{options.Chunks}"), "--models-dir", options.ModelsDir,
+    .. options.SaveGraphsDir is { } saveDir ? ["--save-graphs", saveDir] : Array.Empty<string>()];
 var results = new List<CaseResult>();
 var profiles = new Dictionary<string, ProfileSummary>();
+foreach (var batch in options.Batches)
 foreach (var modelName in options.Models)
+foreach (var setting in options.Settings)
 {
-    var forward = ModelReader.Load(ModelPath(modelName));
-    ShapeInference.Run(forward.Graph, forward.OpsetVersion); // value types, by which the frozen prefix is split off
-    var parameters = Parameters.Of(forward.Graph).Select(v => v.Name).ToList();
-    var expected = ReadTorchLists(modelName);
-    foreach (var setting in options.Settings)
+    var loadBefore = LoadAverage();
+    // Every side of the case in a fresh process: ours and one PyTorch process per memory format.
+    using var ort = StepPeer.Ort(serveOptions);
+    var peers = formats.Select(format => StepPeer.Torch(options.Python, options.TorchScript, options.Threads, format)).ToList();
+    try
     {
-        var trainable = setting == "full"
-            ? parameters
-            : parameters.Where(p => lastBlockPrefixes[modelName].Any(prefix => p.StartsWith(prefix, StringComparison.Ordinal))).ToList();
-        if (expected?.GetValueOrDefault(setting) is { } torchList && !torchList.ToHashSet().SetEquals(trainable))
-            throw new InvalidOperationException($"{modelName} {setting}: {trainable.Count} trainable initializers, but torch trains {torchList.Count} parameters under other names");
+        var info = ort.Prepare(modelName, setting, batch, options.Warmup);
+        foreach (var peer in peers) peer.Prepare(modelName, setting, batch, options.Warmup);
 
-        var loadBefore = LoadAverage();
-        string? optimized = options.SaveGraphsDir is { } dir ? Path.Combine(dir, $"{modelName}.{setting}.optimized.onnx") : null;
-        CaseResult result;
-        using (var step = new OrtTrainingStep(forward, trainable, options.Batch, options.Threads, options.Chunks, optimizedModelPath: optimized))
+        // ORT and PyTorch steps alternate, so that all sides see the same moments of a shared machine.
+        var times = new double[options.Repeats];
+        var peerTimes = peers.Select(_ => new double[options.Repeats]).ToArray();
+        for (int i = 0; i < times.Length; i++)
         {
-            if (options.SaveGraphsDir is { } saveDir)
-            {
-                ModelWriter.Save(step.TrainingModel, Path.Combine(saveDir, $"{modelName}.{setting}.training.onnx"));
-            }
-            for (int i = 0; i < options.Warmup; i++) step.Step();
-            foreach (var (_, peer) in peers) peer.Prepare(modelName, setting, options.Batch, options.Warmup);
-
-            // ORT and PyTorch steps alternate, so that all sides see the same moments of a shared machine.
-            var times = new double[options.Repeats];
-            var peerTimes = peers.Select(_ => new double[options.Repeats]).ToArray();
-            for (int i = 0; i < times.Length; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                step.Step();
-                times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                for (int k = 0; k < peers.Count; k++) peerTimes[k][i] = peers[k].Peer.Step();
-            }
-            result = new CaseResult(modelName, setting, trainable.Count, step.NodeCount, step.BuildTime.TotalMilliseconds,
-                step.SerializeTime.TotalMilliseconds, step.SessionTime.TotalMilliseconds, Median(times), times.Min(), step.Loss, [.. times.Select(t => Math.Round(t, 1))])
-            {
-                Chunks = step.Chunks,
-                PositionsPerImage = Math.Round(step.PositionsPerImage),
-                Peers = [.. peers.Select((p, k) => new PeerResult(p.Format, Median(peerTimes[k]), peerTimes[k].Min(),
-                    [.. peerTimes[k].Select(t => Math.Round(t, 1))], Median(times)))],
-            };
+            times[i] = ort.Step();
+            for (int k = 0; k < peers.Count; k++) peerTimes[k][i] = peers[k].Step();
         }
-        GC.Collect();
-        Console.WriteLine(Inv($"{modelName,-13} {setting,-10} ORT {result.OrtMs,8:F1} ms (min {result.OrtMinMs:F1}; loss {result.Loss:F3}; {result.Trainable} trainable, {result.Nodes} nodes; {result.Chunks} chunk(s), {result.PositionsPerImage:F0} positions/image; build {result.BuildMs:F0} ms, session {result.SessionMs:F0} ms)"));
+                var result = new CaseResult(modelName, setting, batch, info.GetProperty("trainable").GetInt32(), info.GetProperty("nodes").GetInt32(),
+            info.GetProperty("build_ms").GetDouble(), info.GetProperty("serialize_ms").GetDouble(), info.GetProperty("session_ms").GetDouble(),
+            Median(times), times.Min(), ort.LastLoss, [.. times.Select(t => Math.Round(t, 1))])
+        {
+            Chunks = info.GetProperty("chunks").GetInt32(),
+            PositionsPerImage = Math.Round(info.GetProperty("positions_per_image").GetDouble()),
+            Memory = ort.Memory(),
+            Peers = [.. peers.Select((p, k) => new PeerResult(formats[k], Median(peerTimes[k]), peerTimes[k].Min(),
+                [.. peerTimes[k].Select(t => Math.Round(t, 1))], Median(times), p.Memory()))],
+        };
+        var memory = result.Memory!;
+        Console.WriteLine(Inv($"{modelName,-13} {setting,-10} batch {batch,-3} ORT {result.OrtMs,8:F1} ms (min {result.OrtMinMs:F1}; loss {result.Loss:F3}; {result.Trainable} trainable, {result.Nodes} nodes; {result.Chunks} chunk(s), {result.PositionsPerImage:F0} positions/image; build {result.BuildMs:F0} ms, session {result.SessionMs:F0} ms)"));
+        Console.WriteLine(Inv($"{"",-13} {"",-10} {"",-9} ORT peak RSS {Mib(memory.PeakRss)} MiB (at start {Mib(memory.BaselineRss)}, after the steps {Mib(memory.Rss)}; arenas {Mib(memory.ArenaReserved ?? 0)} MiB reserved, {Mib(memory.ArenaPeakInUse ?? 0)} at most in use)"));
         foreach (var peer in result.Peers)
-            Console.WriteLine(Inv($"{"",-13} {"",-10} PyTorch {peer.Ms,4:F1} ms (min {peer.MinMs:F1}; {peer.MemoryFormat}) -> ratio {peer.Ratio:F2}"));
+            Console.WriteLine(Inv($"{"",-13} {"",-10} {"",-9} PyTorch {peer.Ms,4:F1} ms (min {peer.MinMs:F1}; {peer.MemoryFormat}) -> ratio {peer.Ratio:F2}; peak RSS {Mib(peer.Memory.PeakRss)} MiB (at start {Mib(peer.Memory.BaselineRss)}) -> memory ratio {(double)memory.PeakRss / peer.Memory.PeakRss:F2}"));
         result = result with { Load = $"{loadBefore} -> {LoadAverage()}" };
-        Console.WriteLine($"{"",-13} {"",-10} load average {result.Load}");
+        Console.WriteLine($"{"",-13} {"",-10} {"",-9} load average {result.Load}");
         results.Add(result);
+    }
+    finally
+    {
+        // (Should a case throw, the peers end with their input closed.)
+        foreach (var peer in peers) peer.Dispose();
+    }
 
-        if (options.Profile)
-        {
-            var prefix = Path.Combine(Path.GetTempPath(), $"ort-profile-{modelName}-{setting}");
-            using var step = new OrtTrainingStep(forward, trainable, options.Batch, options.Threads, options.Chunks, profilePrefix: prefix);
-            int warmup = Math.Max(options.Warmup, 1);
-            for (int i = 0; i < warmup + options.ProfileRuns; i++) step.Step();
-            var file = step.EndProfiling()[0];
-            var summary = ProfileSummary.Read(file, ConvLabels(forward.Graph), warmup);
-            profiles[$"{modelName} {setting}"] = summary;
-            Console.WriteLine($"profile of {modelName} {setting} ({file}):");
-            Console.Write(summary.Format(top: 15));
-        }
+    if (options.Profile)
+    {
+        var forward = ModelReader.Load(BenchmarkModels.PathOf(options.ModelsDir, modelName));
+        ShapeInference.Run(forward.Graph, forward.OpsetVersion);
+        var trainable = BenchmarkModels.Trainable(forward.Graph, options.ModelsDir, modelName, setting);
+        var prefix = Path.Combine(Path.GetTempPath(), $"ort-profile-{modelName}-{setting}-{batch}");
+        using var step = new OrtTrainingStep(forward, trainable, batch, options.Threads, options.Chunks, profilePrefix: prefix);
+        int warmup = Math.Max(options.Warmup, 1);
+        for (int i = 0; i < warmup + options.ProfileRuns; i++) step.Step();
+        var file = step.EndProfiling()[0];
+        var summary = ProfileSummary.Read(file, ConvLabels(forward.Graph), warmup);
+        profiles[$"{modelName} {setting} batch {batch}"] = summary;
+        Console.WriteLine($"profile of {modelName} {setting} batch {batch} ({file}):");
+        Console.Write(summary.Format(top: 15));
     }
 }
 
-// (Should a case throw, the peers end with this process: their input closes.)
-foreach (var (_, peer) in peers) peer.Dispose();
-
 Console.WriteLine();
-var formats = peers.Select(p => p.Format).ToList();
-Console.WriteLine("| model | setting | trainable tensors | training-graph nodes | chunks | graph build ms | session create ms | ORT ms | "
-    + string.Concat(formats.Select(f => $"PyTorch {f} ms | ratio | ")) + "target |");
-Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|" + string.Concat(formats.Select(_ => "---:|---:|")) + "---:|");
+Console.WriteLine("| model | setting | batch | trainable tensors | training-graph nodes | chunks | graph build ms | session create ms | ORT ms | "
+    + string.Concat(formats.Select(f => $"PyTorch {f} ms | ratio | ")) + "target | ORT peak RSS MiB | ORT arenas MiB | "
+    + string.Concat(formats.Select(f => $"PyTorch {f} peak RSS MiB | ratio | ")));
+Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|" + string.Concat(formats.Select(_ => "---:|---:|")) + "---:|---:|---:|" + string.Concat(formats.Select(_ => "---:|---:|")));
 foreach (var r in results)
 {
     var target = r.Setting == "full" ? 1.2 : 1.0;
     var peerCells = string.Concat(r.Peers.Select(p => Inv($"{p.Ms:F1} | {p.Ratio:F2} | ")));
-    Console.WriteLine(Inv($"| {r.Model} | {r.Setting} | {r.Trainable} | {r.Nodes} | {r.Chunks} | {r.BuildMs:F0} | {r.SessionMs:F0} | {r.OrtMs:F1} | {peerCells}<= {target:F1} |"));
+    var memoryCells = string.Concat(r.Peers.Select(p => Inv($"{Mib(p.Memory.PeakRss)} | {(double)r.Memory!.PeakRss / p.Memory.PeakRss:F2} | ")));
+    Console.WriteLine(Inv($"| {r.Model} | {r.Setting} | {r.Batch} | {r.Trainable} | {r.Nodes} | {r.Chunks} | {r.BuildMs:F0} | {r.SessionMs:F0} | {r.OrtMs:F1} | {peerCells}<= {target:F1} | {Mib(r.Memory!.PeakRss)} | {Mib(r.Memory.ArenaReserved ?? 0)} | {memoryCells}"));
 }
 
 if (options.JsonPath is { } jsonPath)
@@ -155,7 +135,7 @@ if (options.JsonPath is { } jsonPath)
         cores = Environment.ProcessorCount,
         cpu = CpuModel(),
         ort = OrtEnv.Instance().GetVersionString(),
-        options.Batch, options.Threads, options.Chunks, options.Warmup, options.Repeats, torchMemoryFormats = formats,
+        options.Batches, options.Threads, options.Chunks, options.Warmup, options.Repeats, torchMemoryFormats = formats,
         results,
         profiles = profiles.ToDictionary(kv => kv.Key, kv => new
         {
@@ -168,18 +148,6 @@ if (options.JsonPath is { } jsonPath)
     File.WriteAllText(jsonPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
 }
 return 0;
-
-string ModelPath(string model) => Path.Combine(options.ModelsDir, model + ".onnx");
-
-// The torch script's lists of trainable parameter names, when it wrote them (a check that both sides train the same tensors).
-Dictionary<string, List<string>>? ReadTorchLists(string model)
-{
-    var path = Path.Combine(options.ModelsDir, model + ".json");
-    if (!File.Exists(path)) return null;
-    using var doc = JsonDocument.Parse(File.ReadAllText(path));
-    return doc.RootElement.GetProperty("trainable").EnumerateObject()
-        .ToDictionary(p => p.Name, p => p.Value.EnumerateArray().Select(e => e.GetString()!).ToList());
-}
 
 // "Conv depthwise 3x3/s2", "Conv 1x1/s1", "Conv 3x3/s1": the gradient formulations (and their costs) differ by kind.
 static Dictionary<string, string> ConvLabels(Graph graph)
@@ -214,3 +182,5 @@ static string CpuModel()
 }
 
 static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+static long Mib(long bytes) => (bytes + (1 << 19)) >> 20;

@@ -14,6 +14,8 @@ Three jobs, all deterministic (fixed seeds):
            can alternate ORT and PyTorch steps (both see the same machine load on a shared machine):
              {"op": "prepare", "model": M, "setting": S, "batch": B, "warmup": W} -> {"ok": true, ...}
              {"op": "step"} -> {"ms": t}      (one timed step of the prepared case)
+             {"op": "memory"} -> {"baseline_rss": b, "peak_rss": p, "rss": r}   (bytes: VmRSS before the first case,
+                                 VmHWM, VmRSS; the benchmark starts one process per case, so the peak is the case's)
 
 Model and input are in channels_last memory format by default (--memory-format contiguous for torch's default
 NCHW): PyTorch's own advice for CNNs on CPU, and its fastest state here (batch 16, 2 threads, ms, contiguous ->
@@ -177,7 +179,17 @@ def time_step(name, setting, batch, warmup, repeats, memory_format):
             "trainable_tensors": len(params), "trainable_elements": sum(p.numel() for p in params)}
 
 
+def resident_bytes(key):
+    """VmRSS (now) or VmHWM (peak since the process started) from /proc/self/status, in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+
 def serve(memory_format):
+    baseline = resident_bytes("VmRSS")  # torch imported, no model yet
     step = None
     for line in sys.stdin:
         if not line.strip():
@@ -194,6 +206,8 @@ def serve(memory_format):
             start = time.perf_counter()
             step()
             reply = {"ms": (time.perf_counter() - start) * 1000.0}
+        elif request["op"] == "memory":
+            reply = {"baseline_rss": baseline, "peak_rss": resident_bytes("VmHWM"), "rss": resident_bytes("VmRSS")}
         else:
             reply = {"error": f"unknown op {request['op']}"}
         sys.stdout.write(json.dumps(reply) + "\n")

@@ -61,6 +61,9 @@ public sealed class DataParallelStep : IDisposable
 
     public int Chunks => _workers.Length;
 
+    /// <summary>The chunks' sessions, owned by this step (for measurements such as their arenas' sizes).</summary>
+    public IEnumerable<InferenceSession> Sessions => _workers.Select(w => w.Session);
+
     /// <summary>The combined gradients, in constructor order; overwritten by each <see cref="Run"/>.</summary>
     public IReadOnlyList<(string Name, OrtValue Value)> Gradients => _workers[0].Gradients;
 

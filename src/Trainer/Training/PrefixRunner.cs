@@ -11,7 +11,6 @@ namespace OnnxTrainer.Training;
 /// </summary>
 public sealed class PrefixRunner : IDisposable
 {
-    private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
     private readonly string _input;
     private readonly string _output;
@@ -19,12 +18,15 @@ public sealed class PrefixRunner : IDisposable
     public PrefixRunner(Model prefix, ExecutionOptions execution)
     {
         using var options = execution.CreateSessionOptions();
-        _session = new InferenceSession(ModelWriter.ToBytes(prefix), options);
+        Session = new InferenceSession(ModelWriter.ToBytes(prefix), options);
         _input = prefix.Graph.Inputs.Single().Name;
         _output = prefix.Graph.Outputs.Single().Name;
         var dims = prefix.Graph.Outputs[0].Type?.Shape ?? throw new GraphException($"the prefix output '{_output}' has no shape");
         FeatureShape = [.. dims.Skip(1).Select(d => d.Value ?? throw new GraphException($"the prefix output '{_output}' must have static per-image dims (got {prefix.Graph.Outputs[0].Type})"))];
     }
+
+    /// <summary>The prefix's session, owned by this runner (for measurements such as its arena's size).</summary>
+    public InferenceSession Session { get; }
 
     /// <summary>Shape of one image's features (without the batch axis).</summary>
     public long[] FeatureShape { get; }
@@ -35,13 +37,13 @@ public sealed class PrefixRunner : IDisposable
     public float[] Run(float[] images, long[] shape)
     {
         using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
-        using var outputs = _session.Run(_runOptions, [_input], [input], [_output]);
+        using var outputs = Session.Run(_runOptions, [_input], [input], [_output]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
     public void Dispose()
     {
-        _session.Dispose();
+        Session.Dispose();
         _runOptions.Dispose();
     }
 }
