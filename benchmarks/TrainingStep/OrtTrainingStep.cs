@@ -23,7 +23,6 @@ internal sealed class OrtTrainingStep : IDisposable
     private readonly long[] _shape;
     private readonly long[] _labels;
 
-    public Model TrainingModel { get; }
     public TimeSpan BuildTime { get; }
     public TimeSpan SerializeTime { get; }
     public TimeSpan SessionTime { get; }
@@ -31,15 +30,20 @@ internal sealed class OrtTrainingStep : IDisposable
     /// <param name="chunks">Chunks of the batch (0: the trainer's choice, <see cref="ChunkPolicy"/>).</param>
     /// <param name="profilePrefix">Profiles every chunk's session to files starting with this.</param>
     /// <param name="optimizedModelPath">Where ORT writes the training graph as it optimized it.</param>
-    public OrtTrainingStep(Model forward, IReadOnlyList<string> trainable, int batch, int threads, int chunks, string? profilePrefix = null, string? optimizedModelPath = null)
+    /// <param name="trainingModelPath">Where to write the training graph as built.</param>
+    public OrtTrainingStep(Model forward, IReadOnlyList<string> trainable, int batch, int threads, int chunks, string? profilePrefix = null,
+        string? optimizedModelPath = null, string? trainingModelPath = null)
     {
         var clock = Stopwatch.StartNew();
         var split = FrozenPrefix.Split(forward, trainable);
-        TrainingModel = TrainingGraph.BuildTraining(split?.Suffix ?? forward, trainable, new LossOptions());
+        // Not kept: as in the trainer, the graph in managed memory is garbage once its sessions exist.
+        var trainingModel = TrainingGraph.BuildTraining(split?.Suffix ?? forward, trainable, new LossOptions());
         BuildTime = clock.Elapsed;
+        NodeCount = trainingModel.Graph.Nodes.Count;
+        if (trainingModelPath is not null) ModelWriter.Save(trainingModel, trainingModelPath);
 
         clock.Restart();
-        var bytes = ModelWriter.ToBytes(TrainingModel);
+        var bytes = ModelWriter.ToBytes(trainingModel);
         SerializeTime = clock.Elapsed;
 
         // The settings of the benchmark: all graph optimizations, 2 threads, sequential. No spin-waiting
@@ -65,7 +69,7 @@ internal sealed class OrtTrainingStep : IDisposable
         var random = new Random(1234);
         _shape = [batch, 3, 224, 224];
         _images = RandomNormal(random, batch * 3L * 224 * 224);
-        var logits = TrainingModel.Graph.Outputs.First(o => o.Name == ClassifierContract.Logits);
+        var logits = trainingModel.Graph.Outputs.First(o => o.Name == ClassifierContract.Logits);
         int classes = (int)logits.Type!.Shape![1].Value!.Value;
         _labels = [.. Enumerable.Range(0, batch).Select(_ => (long)random.Next(classes))];
         foreach (var name in trainable)
@@ -76,7 +80,7 @@ internal sealed class OrtTrainingStep : IDisposable
         }
     }
 
-    public int NodeCount => TrainingModel.Graph.Nodes.Count;
+    public int NodeCount { get; }
     public int Chunks => _step.Chunks;
     public double PositionsPerImage { get; }
 

@@ -56,8 +56,8 @@ internal static class StepServer
                 ShapeInference.Run(forward.Graph, forward.OpsetVersion); // value types, by which the frozen prefix is split off
                 var trainable = BenchmarkModels.Trainable(forward.Graph, options.ModelsDir, model, setting);
                 string? optimized = options.SaveGraphsDir is { } dir ? Path.Combine(dir, $"{model}.{setting}.optimized.onnx") : null;
-                step = new OrtTrainingStep(forward, trainable, batch, options.Threads, options.Chunks, optimizedModelPath: optimized);
-                if (options.SaveGraphsDir is { } saveDir) ModelWriter.Save(step.TrainingModel, Path.Combine(saveDir, $"{model}.{setting}.training.onnx"));
+                string? built = options.SaveGraphsDir is { } saveDir ? Path.Combine(saveDir, $"{model}.{setting}.training.onnx") : null;
+                step = new OrtTrainingStep(forward, trainable, batch, options.Threads, options.Chunks, optimizedModelPath: optimized, trainingModelPath: built);
                 for (int i = 0; i < request.GetProperty("warmup").GetInt32(); i++) step.Step();
                 return new
                 {

@@ -29,6 +29,7 @@ public sealed class DataParallelStep : IDisposable
     private readonly IReadOnlyList<float>? _classWeights;
     private readonly IReadOnlyList<string> _extraOutputs;
     private readonly int _threads;
+    private bool _hasRun;
 
     /// <param name="model">The serialized training graph: inputs <see cref="ClassifierContract.Input"/>, its labels,
     /// the parameters and further per-image inputs; outputs loss, logits, gradients and <paramref name="extraOutputs"/>.</param>
@@ -78,6 +79,9 @@ public sealed class DataParallelStep : IDisposable
     {
         int count = labels.Length;
         if (shape[0] != count) throw new ArgumentException($"{shape[0]} images but {count} labels");
+        // The first run grows the sessions' arenas to their working size: free what building the graphs left behind first.
+        if (!_hasRun) ManagedGarbage.Release();
+        _hasRun = true;
         int chunks = Math.Clamp(count, 1, _workers.Length);
         if (chunks == 1) return _workers[0].Run(images, shape, labels, parameters, further, 0, count, _extraOutputs);
 

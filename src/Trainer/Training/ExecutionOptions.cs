@@ -45,6 +45,12 @@ public sealed record ExecutionOptions(string Device = ExecutionOptions.Cpu, int 
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = threads ?? ResolvedThreads,
+            // No memory pattern: the pattern's one block for all of a run's tensors is allocated on the second run, after the
+            // first has grown the arena tensor by tensor, and the arena keeps both, the first run's chunks never reused. A
+            // training step is the worst case (every forward activation lives until the backward): ResNet-18 full fine-tuning
+            // at 224 px, batch 16, peaked at 1570 MiB with it and 979 without, MobileNetV2's at 2244 and 1300, at the same step
+            // time (BENCHMARKS.md, "Training step").
+            EnableMemoryPattern = false,
         };
         // The loop alternates several sessions (training, optimizer, eval, frozen prefix) beside the data loader's
         // threads: a pool spin-waiting after its run takes the cores the next one needs. Without spinning a 500-image
