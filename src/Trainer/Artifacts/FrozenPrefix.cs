@@ -47,7 +47,7 @@ public sealed record FrozenPrefix(Model Prefix, Model Suffix, string Boundary)
     }
 
     /// <summary>Values that depend on a trainable parameter.</summary>
-    private static HashSet<Value> Influenced(Graph graph, IReadOnlyCollection<string> trainable)
+    internal static HashSet<Value> Influenced(Graph graph, IReadOnlyCollection<string> trainable)
     {
         var reached = new HashSet<Value>(trainable.Select(name => graph[name]));
         var stack = new Stack<Value>(reached);

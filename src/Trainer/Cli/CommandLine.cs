@@ -87,7 +87,7 @@ public static class CommandLine
         OnnxRuntimeException => $"ONNX Runtime rejected the model: {e.Message}",
         ModelFormatException or GraphException or IOException or UnauthorizedAccessException or RecipeException or DatasetException
             or CheckpointFormatException or ImageDecodeException or FormatException or ArgumentException or NotSupportedException
-            or System.Text.Json.JsonException => e.Message,
+            or System.Text.Json.JsonException or MemoryBudgetException => e.Message,
         _ => $"unexpected {e.GetType().Name}: {e.Message} (a bug in onnx-trainer; --verbose shows where)",
     };
 }
