@@ -10,9 +10,9 @@ namespace OnnxTrainer.Training;
 /// of the activations the backward keeps (every float output of a node that a trainable parameter influences) and of
 /// the frozen part's largest layer (its input and output at once, the most the forward-only prefix holds), times the
 /// batch. The factors are fitted to peaks of <c>train</c> measured on the shipped quickstart (ImageNet ResNet-18 at 224 px;
-/// BENCHMARKS.md, "Training memory"): fully fine-tuned at batch 16 / 32 / 64, 2074 / 2675 / 4012 MiB, and as shipped (feature
-/// extraction) at 16 / 64, 884 / 1162 MiB, all within 3 %; torchvision's MobileNetV2, not fitted, fully fine-tuned at batch
-/// 32: 3.3 GiB estimated, 2.8 measured. Each parameter lives in several copies (the graphs built in managed memory, the
+/// BENCHMARKS.md, "Training memory"): fully fine-tuned at batch 16 / 32 / 64, 1996 / 2612 / 3922 MiB, and as shipped (feature
+/// extraction) at 16 / 64, 584 / 915 MiB, all within 1 %; torchvision's MobileNetV2, not fitted, fully fine-tuned at batch
+/// 32: 3.1 GiB estimated, 2.8 measured. Each parameter lives in several copies (the graphs built in managed memory, the
 /// sessions' initializers), a trainable one also as gradients per chunk and optimizer state, and ONNX Runtime's arenas hold
 /// the activations with the backward's own buffers and the evaluation session's. Not counted: the data loaders'
 /// decoded-image caches (<c>data.cache_mb</c>).
@@ -27,16 +27,16 @@ public sealed record MemoryEstimate(long ParameterBytes, long TrainableBytes, lo
     public const long RuntimeBytes = 160L << 20;
 
     /// <summary>Resident bytes per parameter byte, every parameter (copies in managed graphs and in sessions).</summary>
-    public const double ParameterFactor = 10;
+    public const double ParameterFactor = 5;
 
     /// <summary>Further resident bytes per trainable parameter byte (gradients per chunk, optimizer state, buffers).</summary>
-    public const double TrainableFactor = 10.5;
+    public const double TrainableFactor = 14.5;
 
     /// <summary>Resident bytes per byte of kept activations (the backward's buffers, the arenas' slack, evaluation).</summary>
-    public const double ActivationFactor = 1.25;
+    public const double ActivationFactor = 1.2;
 
     /// <summary>Resident bytes per byte of the frozen part's largest node (its session's arena).</summary>
-    public const double FrozenFactor = 1;
+    public const double FrozenFactor = 1.15;
 
     public long PeakBytes => RuntimeBytes + (long)(ParameterFactor * ParameterBytes + TrainableFactor * TrainableBytes
         + BatchSize * (ActivationFactor * ActivationBytesPerImage + FrozenFactor * FrozenBytesPerImage));

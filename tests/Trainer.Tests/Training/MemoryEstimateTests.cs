@@ -75,18 +75,18 @@ public class MemoryEstimateTests
     /// measured on it (VmHWM, one epoch; BENCHMARKS.md, "Training memory"): fully fine-tuned, and as shipped (feature extraction).
     /// </summary>
     [Theory]
-    [InlineData("fine-tune", 16, 2074)]
-    [InlineData("fine-tune", 32, 2675)]
-    [InlineData("fine-tune", 64, 4012)]
-    [InlineData("feature-extraction", 16, 884)]
-    [InlineData("feature-extraction", 64, 1162)]
-    public void Of_Quickstart_WithinTenPercentOfTheMeasuredPeak(string strategy, int batch, int measuredMiB)
+    [InlineData("fine-tune", 16, 1996)]
+    [InlineData("fine-tune", 32, 2612)]
+    [InlineData("fine-tune", 64, 3922)]
+    [InlineData("feature-extraction", 16, 584)]
+    [InlineData("feature-extraction", 64, 915)]
+    public void Of_Quickstart_WithinFivePercentOfTheMeasuredPeak(string strategy, int batch, int measuredMiB)
     {
         _ = SetupFixtures.ImageNetResNet18;
         var recipe = RecipeLoader.Load(RepositoryPaths.Of("recipes/quickstart.yaml"), [$"strategy={strategy}", $"batch_size={batch}"]);
 
         var estimate = MemoryEstimate.Of(RunSetup.Prepare(recipe));
 
-        Assert.InRange(estimate.PeakBytes / (double)((long)measuredMiB << 20), 0.9, 1.1);
+        Assert.InRange(estimate.PeakBytes / (double)((long)measuredMiB << 20), 0.95, 1.05);
     }
 }
