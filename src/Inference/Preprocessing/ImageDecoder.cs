@@ -31,7 +31,8 @@ public static class ImageDecoder
         }
 
         using var data = SKData.CreateCopy(encoded);
-        using var codec = OpenCodec(new SKMemoryStream(data), encoded[..Math.Min(encoded.Length, DeclaredSize.HeaderBytes)].ToArray(), maxPixels);
+        var header = encoded[..Math.Min(encoded.Length, DeclaredSize.HeaderBytes)].ToArray();
+        using var codec = OpenCodec(new SKMemoryStream(data), () => header, maxPixels);
         return DecodePixels(codec, encoded, channels, maxPixels);
     }
 
@@ -58,7 +59,7 @@ public static class ImageDecoder
             throw new ImageDecodeException(DecodeFailure.Unreadable, "Cannot open the file.");
         }
 
-        using var codec = OpenCodec(stream, ReadHeader(path), maxPixels);
+        using var codec = OpenCodec(stream, () => ReadHeader(path), maxPixels);
         var (width, height) = CheckSize(codec, maxPixels);
         return IsTransposed(codec.EncodedOrigin) ? (height, width) : (width, height);
     }
@@ -101,8 +102,11 @@ public static class ImageDecoder
         return header[..file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false)];
     }
 
-    /// <summary>Skia takes ownership of <paramref name="stream"/> (and frees it on failure): never dispose it here.</summary>
-    private static SKCodec OpenCodec(SKStream stream, byte[] header, long maxPixels)
+    /// <summary>
+    /// Skia takes ownership of <paramref name="stream"/> (and frees it on failure): never dispose it here.
+    /// <paramref name="header"/> gives the first bytes, read only where Skia refuses the image.
+    /// </summary>
+    private static SKCodec OpenCodec(SKStream stream, Func<byte[]> header, long maxPixels)
     {
         var codec = SKCodec.Create(stream, out var result);
         if (codec is not null)
@@ -111,7 +115,7 @@ public static class ImageDecoder
         }
 
         // Skia refuses a header of size 0 as truncated, one too large for it as no image at all: say what the header declares.
-        if (DeclaredSize.Of(header) is var (format, width, height))
+        if (DeclaredSize.Of(header()) is var (format, width, height))
         {
             CheckSize(width, height, maxPixels, format);
         }

@@ -19,7 +19,7 @@ public sealed class HostileInputTests : IDisposable
     public void Dispose() => _files.Dispose();
 
     /// <summary>What a row's input is called in the message: the file (or the option) the error must name.</summary>
-    private sealed record Row(string[] Args, int Code, string Names, string Says);
+    private sealed record Row(string[] Args, int Code, string Names, string Says, string? NeverSays = null);
 
     private static readonly Dictionary<string, Func<HostileFiles, Row>> Rows = new()
     {
@@ -88,8 +88,8 @@ public sealed class HostileInputTests : IDisposable
             "a.png", "gives NaN or infinite scores"),
 
         // 15. a file that is not a recipe is neither read nor quoted
-        ["train /etc/passwd"] = _ => new(["train", "/etc/passwd"], CommandLine.BadInput, "/etc/passwd", "a recipe is a YAML file named *.yaml or *.yml"),
-        ["passwd renamed .yaml"] = f => new(["train", f.Write("passwd.yaml", File.ReadAllText("/etc/passwd"))], CommandLine.BadInput, "passwd.yaml", "a recipe is a mapping"),
+        ["train /etc/passwd"] = _ => new(["train", "/etc/passwd"], CommandLine.BadInput, "/etc/passwd", "a recipe is a YAML file named *.yaml or *.yml", NeverSays: "root:"),
+        ["passwd renamed .yaml"] = f => new(["train", f.Write("passwd.yaml", Passwd)], CommandLine.BadInput, "passwd.yaml", "(got user0:x:0:0::/home/user0:/bin/sh user1:x...)", NeverSays: "user2"),
     };
 
     public static TheoryData<string> Names => [.. Rows.Keys];
@@ -113,6 +113,7 @@ public sealed class HostileInputTests : IDisposable
         }
         Assert.True(lines[0].Contains(row.Names, StringComparison.Ordinal), $"does not name {row.Names}: {lines[0]}");
         Assert.True(lines[0].Contains(row.Says, StringComparison.Ordinal), $"does not say '{row.Says}': {lines[0]}");
+        if (row.NeverSays is { } secret) Assert.DoesNotContain(secret, error);
         Assert.DoesNotContain("   at ", error);
         Assert.DoesNotContain('\u001b', error);
     }
@@ -211,6 +212,9 @@ public sealed class HostileInputTests : IDisposable
         graph.Outputs.Clear();
         graph.Outputs.Add(times.Output());
     }
+
+    /// <summary>Thirty lines in the form of /etc/passwd, which YAML reads as one long plain string.</summary>
+    private static string Passwd => string.Concat(Enumerable.Range(0, 30).Select(i => $"user{i}:x:{i}:{i}::/home/user{i}:/bin/sh\n"));
 
     /// <summary>An IDX file of unsigned bytes: the header declaring <paramref name="dimensions"/>, then <paramref name="dataBytes"/> zeros.</summary>
     private static byte[] Idx(int rank, int[] dimensions, int dataBytes)
