@@ -1,5 +1,4 @@
 using OnnxTrainer.Inference;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace OnnxTrainer.Recipes;
@@ -47,18 +46,7 @@ public static class RecipeLoader
 
     private static YamlMappingNode ParseTree(string yaml, string file)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            // YamlDotNet's message repeats the position it also gives as a mark; keep only the explanation.
-            var reason = e.InnerException?.Message ?? e.Message;
-            reason = reason[(reason.IndexOf("): ", StringComparison.Ordinal) is var at and >= 0 ? at + 3 : 0)..];
-            throw new RecipeException(new RecipeLocation(file, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {reason}");
-        }
+        var stream = BoundedYaml.Load(yaml, (at, reason) => new RecipeException(new RecipeLocation(file, (int)at.Line, (int)at.Column), reason));
         if (stream.Documents.Count == 0) throw new RecipeException(new RecipeLocation(file, 1, 1), "the recipe is empty");
         if (stream.Documents.Count > 1)
             throw new RecipeException(new RecipeLocation(file, (int)stream.Documents[1].RootNode.Start.Line, 1), "a recipe is one YAML document; remove the second '---'");

@@ -1,5 +1,4 @@
 using System.Globalization;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace OnnxTrainer.Recipes;
@@ -19,6 +18,7 @@ internal static class RecipeOverrides
         if (equals < 0) throw Error("an override must look like key=value, e.g. optimizer.learning_rate=0.01");
         var segments = assignment[..equals].Trim().Split('.');
         if (segments.Any(s => s.Trim().Length == 0)) throw Error($"'{assignment[..equals]}' is not a dotted key path, e.g. data.augment.rotation");
+        if (segments.Length > BoundedYaml.MaxDepth) throw Error($"the key path has {segments.Length} parts; a recipe nests at most {BoundedYaml.MaxDepth} deep");
 
         YamlNode value = ParseValue(assignment[(equals + 1)..], Error);
         MarkAll(value, assignment, origins);
@@ -56,15 +56,8 @@ internal static class RecipeOverrides
 
     private static YamlNode ParseValue(string text, Func<string, RecipeException> error)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
-            throw error($"the value is not valid YAML: {e.Message}");
-        }
+        var stream = BoundedYaml.Load(text, (_, reason) => error($"the value: {reason}"));
+        if (stream.Documents.Count > 1) throw error("the value is more than one YAML document (a second '---'); give one value");
         return stream.Documents.Count == 0 ? new YamlScalarNode("") : stream.Documents[0].RootNode;
     }
 

@@ -23,6 +23,15 @@ public sealed class HostileInputTests : IDisposable
 
     private static readonly Dictionary<string, Func<HostileFiles, Row>> Rows = new()
     {
+        // 3. YAML: bounded before the tree is built or walked, every error at file:line:col
+        ["recipe: alias bomb"] = f => new(["train", f.Write("bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\n" +
+            string.Concat(Enumerable.Range(1, 8).Select(i => $"{(char)('a' + i)}: &{(char)('a' + i)} [{string.Join(", ", Enumerable.Repeat($"*{(char)('a' + i - 1)}", 10))}]\n")))],
+            CommandLine.BadInput, "bomb.yaml:5:", "more than 100,000 values once aliases are expanded"),
+        ["recipe: recursive anchor"] = f => new(["train", f.Write("loop.yaml", "name: &a [*a]\n")], CommandLine.BadInput, "loop.yaml:1:11", "a recursive anchor"),
+        ["recipe: 100,000 nested brackets"] = f => new(["train", f.Write("deep.yaml", "name: " + new string('[', 100_000) + new string(']', 100_000))], CommandLine.BadInput, "deep.yaml:1:", "nested more than 64"),
+        ["recipe: unclosed flow list"] = f => new(["train", f.Write("open.yaml", "name: [a, b\nepochs: 3\n")], CommandLine.BadInput, "open.yaml:1:7", "this '[' is not closed"),
+        ["--set value of two documents"] = f => new(["train", f.Write("r.yaml", "name: x\n"), "--set", "epochs=3\n---\n4"], CommandLine.BadInput, "r.yaml: --set epochs=3", "more than one YAML document"),
+
         // 5. options: bounded, usage errors before any file is read
         ["threads 100000"] = f => new(["train", f.Path("r.yaml"), "--threads", "100000"], CommandLine.UsageError, "--threads", "must be 0 (one per core) to"),
         ["chunks 1000000"] = f => new(["train", f.Path("r.yaml"), "--chunks", "1000000"], CommandLine.UsageError, "--chunks", "(got 1000000)"),

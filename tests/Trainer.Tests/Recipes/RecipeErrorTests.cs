@@ -122,7 +122,20 @@ public class RecipeErrorTests
         { M + "optimizer: [1, 2", "4:1", "not valid YAML" },
         { M + "epochs: 1\nepochs: 2", "4:1", "not valid YAML" },
         { M + "---\nepochs: 1", "4:1", "a recipe is one YAML document" },
+        { M + "optimizer: [1, 2\nepochs: 3", "3:12", "not valid YAML: this '[' is not closed" },
+        { M + "x: &a [1, *a]", "3:11", "the alias *a is inside the node that &a names (a recursive anchor)" },
+        { M + "x: &a\n  y: *a", "4:6", "the alias *a is inside the node that &a names" },
+        { M + "x: *nowhere", "3:4", "the alias *nowhere names no anchor &nowhere before it" },
+        { M + "x: " + new string('[', 100_000) + new string(']', 100_000), "3:67", "nested more than 64 lists or mappings deep" },
+        { M + "a: &a [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\nb: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[*a]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "4:37",
+            "nested more than 64 lists or mappings deep once aliases are expanded" },
+        { M + BillionLaughs, "7:40", "more than 100,000 values once aliases are expanded" },
     };
+
+    /// <summary>Nine levels of ten aliases each: 10^9 values from a few lines.</summary>
+    private static string BillionLaughs =>
+        "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" +
+        string.Concat(Enumerable.Range(1, 8).Select(i => $"l{i}: &l{i} [{string.Join(", ", Enumerable.Repeat($"*l{i - 1}", 10))}]\n"));
 
     [Theory]
     [MemberData(nameof(Mistakes))]
