@@ -7,13 +7,14 @@ namespace OnnxTrainer.Artifacts;
 /// <summary>
 /// Training state on disk: <c>&lt;base&gt;.safetensors</c> (parameters and optimizer state by name, float32)
 /// and <c>&lt;base&gt;.json</c> (step, epoch, learning rate, RNG state, best metric, recipe hash, trainable
-/// parameter names, and the SHA-256 of the safetensors file). Saving is crash-safe: whatever moment a save
+/// parameter names, the SHA-256 of the safetensors file, and the SHA-256 of the manifest itself). Saving is crash-safe: whatever moment a save
 /// is interrupted at, <see cref="Load"/> finds either the previous checkpoint or the new one, complete.
 /// </summary>
 public sealed record Checkpoint
 {
     private const string DefaultBaseName = "checkpoint";
-    public const int FormatVersion = 1;
+    /// <summary>2: the manifest carries its own SHA-256.</summary>
+    public const int FormatVersion = 2;
 
     /// <summary>Optimizer steps taken (the optimizer graph's <c>step</c> input of the next update is Step + 1).</summary>
     public required long Step { get; init; }
@@ -66,7 +67,8 @@ public sealed record Checkpoint
             SafeTensors.Write(stream, Tensors, metadata: null, hash);
             stream.Flush(flushToDisk: true);
         }
-        var manifest = ToManifest(Convert.ToHexStringLower(hash.GetHashAndReset()));
+        var unsigned = ToManifest(Convert.ToHexStringLower(hash.GetHashAndReset()));
+        var manifest = unsigned with { ManifestSha256 = Digest(unsigned) };
         using (var stream = new FileStream(manifestTemp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             JsonSerializer.Serialize(stream, manifest, CheckpointJsonContext.Default.CheckpointManifest);
@@ -106,6 +108,10 @@ public sealed record Checkpoint
         foreach (var name in manifest.TrainableParameters)
             if (!tensors.ContainsKey(name))
                 throw new CheckpointFormatException($"{manifestPath}: trainable parameter '{name}' is not in {tensorsPath}");
+        if (manifest.ManifestSha256 is null || manifest.ManifestSha256 != Digest(manifest))
+            throw new CheckpointFormatException(manifest.ManifestSha256 is null
+                ? $"{manifestPath}: the manifest carries no SHA-256 of itself (written by an older onnx-trainer, or edited); start the run afresh"
+                : $"{manifestPath}: the manifest does not match its SHA-256 (manifest_sha256): it was edited; start the run afresh");
 
         return new Checkpoint
         {
@@ -121,6 +127,10 @@ public sealed record Checkpoint
             Tensors = tensors,
         };
     }
+
+    /// <summary>SHA-256 of the manifest's JSON, as saved, with <see cref="CheckpointManifest.ManifestSha256"/> null.</summary>
+    private static string Digest(CheckpointManifest unsigned) =>
+        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(unsigned with { ManifestSha256 = null }, CheckpointJsonContext.Default.CheckpointManifest)));
 
     /// <summary>The manifest, or null when the file is absent (or, unless <paramref name="strict"/>, unreadable: an unfinished temp file).</summary>
     private static CheckpointManifest? ReadManifest(string path, bool strict)

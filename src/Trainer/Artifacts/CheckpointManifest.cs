@@ -2,7 +2,8 @@ namespace OnnxTrainer.Artifacts;
 
 /// <summary>
 /// The body of <c>checkpoint.json</c>. <see cref="TensorsSha256"/> ties it to the one safetensors file it
-/// was written with, so a manifest never pairs with tensors from another save.
+/// was written with, so a manifest never pairs with tensors from another save; <see cref="ManifestSha256"/> covers
+/// every other field (and so the tensors' hash too), so an edited manifest is refused rather than resumed from.
 /// </summary>
 internal sealed record CheckpointManifest
 {
@@ -18,4 +19,6 @@ internal sealed record CheckpointManifest
     /// <summary>Absent in manifests written before it existed: none.</summary>
     public string[]? SkippedFiles { get; init; }
     public required string TensorsSha256 { get; init; }
+    /// <summary>SHA-256 of this manifest's JSON written with this field null; absent in manifests of format 1.</summary>
+    public string? ManifestSha256 { get; init; }
 }

@@ -35,11 +35,11 @@ public static class TrainCommand
     {
         execution.EnsureAvailable(); // before minutes of artifact building
         var recipe = RecipeLoader.Load(recipePath, overrides);
+        string runDirectory = RunFolder.Create(output, recipe);
         var setup = RunSetup.Prepare(recipe);
         // Refused now rather than killed mid-epoch: the estimated peak must fit the memory this machine has available.
         if (execution.Device == ExecutionOptions.Cpu && AvailableMemory.Read() is { } available) MemoryEstimate.Of(setup).EnsureFits(available);
         foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {TerminalText.Plain(note)}");
-        string runDirectory = output ?? Path.Combine("artifacts", recipe.Name);
         using var stop = new StopSignal();
         var summary = TrainingRun.Execute(setup, new TrainingRunOptions(runDirectory, resume, execution), stop);
         if (!summary.Completed)

@@ -9,6 +9,7 @@ internal sealed record EpochCompleted(double LearningRate, double TrainLoss, dou
 
 /// <summary>
 /// Stopped before batch <paramref name="Batch"/>: on request (<paramref name="Requested"/>: the state after the last step is
-/// worth a checkpoint, which resumes there) or because the loss diverged (the last good checkpoint stays).
+/// worth a checkpoint, which resumes there with the epoch's <paramref name="Tally"/> so far) or because the loss diverged
+/// (the last good checkpoint stays).
 /// </summary>
-internal sealed record EpochStopped(int Batch, bool Requested, string Reason, double LearningRate) : EpochOutcome;
+internal sealed record EpochStopped(int Batch, bool Requested, string Reason, double LearningRate, EpochTally Tally) : EpochOutcome;

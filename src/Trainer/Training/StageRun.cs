@@ -25,12 +25,13 @@ internal sealed class StageRun(TrainingSession session, PrefixRunner? prefix, Le
     public bool Cacheable => _trainCache is not null;
 
     /// <summary>Trains epoch <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on, then validates it.</summary>
+    /// <param name="tally">The epoch's figures over the batches before <paramref name="firstBatch"/> (a resumed run's).</param>
     /// <param name="label">How the progress display names the epoch ("epoch 3/10").</param>
-    public EpochOutcome RunEpoch(int epoch, int firstBatch, string label)
+    public EpochOutcome RunEpoch(int epoch, int firstBatch, EpochTally tally, string label)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        double lossSum = 0, lr = schedule.RateAt(session.Step);
-        int seen = 0, correct = 0, batchIndex = firstBatch;
+        double lr = schedule.RateAt(session.Step);
+        int seenBefore = tally.Seen, batchIndex = firstBatch;
         EpochStopped? stopped = null;
 
         // Returns the batch's loss, for the progress display.
@@ -41,15 +42,13 @@ internal sealed class StageRun(TrainingSession session, PrefixRunner? prefix, Le
             var result = session.TrainStep(inputs, shape, labels, (float)lr, masks);
             if (!float.IsFinite(result.Loss))
             {
-                stopped = new EpochStopped(batchIndex, Requested: false, $"the loss became {result.Loss}", lr);
+                stopped = new EpochStopped(batchIndex, Requested: false, $"the loss became {result.Loss}", lr, tally);
                 return result.Loss;
             }
             UpdateRunningStatistics(result);
-            lossSum += result.Loss * labels.Length;
-            correct += result.CorrectAmongTop(labels, 1);
-            seen += labels.Length;
+            tally = tally.Add(result.Loss, labels.Length, result.CorrectAmongTop(labels, 1));
             batchIndex++;
-            if (stop.StepCompleted()) stopped = new EpochStopped(batchIndex, Requested: true, "stopped on request", lr);
+            if (stop.StepCompleted()) stopped = new EpochStopped(batchIndex, Requested: true, "stopped on request", lr, tally);
             return result.Loss;
         }
 
@@ -80,8 +79,8 @@ internal sealed class StageRun(TrainingSession session, PrefixRunner? prefix, Le
 
         foreach (var (name, value) in session.Parameters()) parameters[name] = value;
         var (valLoss, valAccuracy, valTop5) = Validate();
-        return new EpochCompleted(lr, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), valLoss, valAccuracy, valTop5,
-            seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed.TotalSeconds);
+        return new EpochCompleted(lr, tally.Loss, tally.Accuracy, valLoss, valAccuracy, valTop5,
+            (tally.Seen - seenBefore) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>running = (1 - momentum) running + momentum batch, as torch does after each training step.</summary>

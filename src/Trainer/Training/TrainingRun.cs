@@ -74,17 +74,19 @@ public sealed class TrainingRun
         var start = new LoopPosition(0, 0, 0);
         int epoch = 0;
         Checkpoint? resumed = null;
-        if (_options.Resume && Checkpoint.Exists(_options.RunDirectory))
+        if (_options.Resume)
         {
+            if (!Checkpoint.Exists(_options.RunDirectory))
+                throw new CheckpointFormatException($"no checkpoint in {_options.RunDirectory}; run without --resume");
             resumed = Checkpoint.Load(_options.RunDirectory);
             if (resumed.RecipeHash != recipe.Hash)
-                throw new InvalidOperationException($"{_options.RunDirectory}: the checkpoint was made with another recipe (hash {resumed.RecipeHash[..12]}, now {recipe.Hash[..12]}); resume with the same recipe or start a new run");
+                throw new CheckpointFormatException($"{_options.RunDirectory}: the checkpoint was made with another recipe (hash {resumed.RecipeHash[..Math.Min(12, resumed.RecipeHash.Length)]}, now {recipe.Hash[..12]}); resume with the same recipe or start a new run");
+            start = ResumePoint(resumed);
             foreach (var name in _parameters.Keys.ToList())
                 _parameters[name] = resumed.Require(name, _parameters[name].Dims);
             // Damage found before the stop shaped the batches: skip those files as the run did (without decoding them again).
             _setup.Data.Train.MarkSkipped(resumed.SkippedFiles);
             _reportedSkips.UnionWith(resumed.SkippedFiles);
-            start = LoopPosition.Decode(resumed.RngState);
             epoch = resumed.Epoch;
             _early.Restore(resumed.BestMetric ?? _early.Best, start.EpochsWithoutImprovement);
             if (Checkpoint.Exists(Path.Combine(_options.RunDirectory, BestDirectory)))
@@ -132,8 +134,8 @@ public sealed class TrainingRun
 
             for (; epoch < stageFirstEpoch + plan.Epochs && stopReason is null; epoch++)
             {
-                int firstBatch = resumingHere && epoch == resumed!.Epoch ? start.Batch : 0;
-                var outcome = stageRun.RunEpoch(epoch, firstBatch, $"epoch {epoch + 1}/{recipe.Epochs}");
+                bool resumingEpoch = resumingHere && epoch == resumed!.Epoch;
+                var outcome = stageRun.RunEpoch(epoch, resumingEpoch ? start.Batch : 0, resumingEpoch ? start.Tally : default, $"epoch {epoch + 1}/{recipe.Epochs}");
                 ReportSkips($"while decoding in epoch {epoch + 1}");
                 if (outcome is EpochStopped stopped)
                 {
@@ -155,12 +157,38 @@ public sealed class TrainingRun
         return new RunSummary(_options.RunDirectory, _epochs, keptEpoch, _best ?? _parameters, _setup.Data.Train.Classes, stopReason is null, stopReason);
     }
 
+    /// <summary>
+    /// Where the checkpoint says the loop was, checked against the recipe: the manifest's own SHA-256 rules out an edit,
+    /// and this rules out a manifest from another build of the loop, whose position would read past the end of the plan.
+    /// </summary>
+    private LoopPosition ResumePoint(Checkpoint resumed)
+    {
+        string manifest = Checkpoint.ManifestPath(_options.RunDirectory);
+        CheckpointFormatException Misfit(string what) => new($"{manifest}: {what}; the checkpoint does not fit the recipe, start the run afresh");
+        var position = LoopPosition.Decode(resumed.RngState)
+            ?? throw Misfit($"rng_state holds [{string.Join(", ", resumed.RngState)}], not the loop position's {LoopPosition.Length} counts");
+        var stages = _setup.Plan.Stages;
+        if (position.Stage > stages.Count) throw Misfit($"stage {position.Stage + 1} is past the recipe's {stages.Count} stage(s)");
+        int stageFirst = stages.Take(position.Stage).Sum(s => s.Epochs), stageEnd = stageFirst + (position.Stage < stages.Count ? stages[position.Stage].Epochs : 0);
+        if (resumed.Epoch < stageFirst || resumed.Epoch > stageEnd)
+            throw Misfit($"epoch {resumed.Epoch + 1} is not within stage {position.Stage + 1}'s epochs {stageFirst + 1} to {stageEnd}");
+        int batches = _trainLoader.BatchesPerEpoch;
+        if (position.Batch > batches) throw Misfit($"batch {position.Batch + 1} is past the {batches} batches of an epoch");
+        if (resumed.Step > (long)(resumed.Epoch - stageFirst + 1) * batches)
+            throw Misfit($"step {resumed.Step} is more than stage {position.Stage + 1} takes by epoch {resumed.Epoch + 1} ({batches} per epoch)");
+        if (position.EpochsWithoutImprovement > resumed.Epoch) throw Misfit($"{position.EpochsWithoutImprovement} epochs without improvement after {resumed.Epoch} epochs");
+        var tally = position.Tally;
+        if (tally.Seen > (long)position.Batch * _setup.Recipe.BatchSize || tally.Correct > tally.Seen || !(tally.LossSum >= 0) || double.IsInfinity(tally.LossSum))
+            throw Misfit($"the epoch's figures so far ({tally.Seen} images, {tally.Correct} right, loss sum {tally.LossSum}) do not fit {position.Batch} batches of {_setup.Recipe.BatchSize}");
+        return position;
+    }
+
     /// <summary>Why the run stops; a requested stop checkpoints the state after its last step, where --resume goes on.</summary>
     private string Stopped(TrainingSession session, int stage, int epoch, EpochStopped stopped, IReadOnlyList<string> trainable)
     {
         if (!stopped.Requested)
             return $"{stopped.Reason} at epoch {epoch + 1}, batch {stopped.Batch + 1}; the last good checkpoint is kept (try a lower learning rate)";
-        SaveCheckpoint(_options.RunDirectory, session, session.Step, epoch, new LoopPosition(stage, stopped.Batch, _early.EpochsWithoutImprovement), trainable, stopped.LearningRate);
+        SaveCheckpoint(_options.RunDirectory, session, session.Step, epoch, new LoopPosition(stage, stopped.Batch, _early.EpochsWithoutImprovement, stopped.Tally), trainable, stopped.LearningRate);
         return $"{stopped.Reason} at epoch {epoch + 1}, batch {stopped.Batch}; resume with --resume";
     }
 

@@ -82,7 +82,7 @@ public class CheckpointTests
         Assert.Equal(["best.json", "best.safetensors"], Directory.GetFiles(folder.Path).Select(Path.GetFileName).Order());
         var json = JsonNode.Parse(File.ReadAllText(folder.File("best.json")))!.AsObject();
         Assert.Equal(["format_version", "step", "epoch", "learning_rate", "rng_state", "best_metric_name", "best_metric",
-            "recipe_hash", "trainable_parameters", "skipped_files", "tensors_sha256"], json.Select(p => p.Key));
+            "recipe_hash", "trainable_parameters", "skipped_files", "tensors_sha256", "manifest_sha256"], json.Select(p => p.Key));
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(folder.File("best.safetensors")))), (string?)json["tensors_sha256"]);
         Assert.Equal(ulong.MaxValue, (ulong)json["rng_state"]![2]!);
         Assert.Equal(4, SafeTensors.Read(folder.File("best.safetensors")).Tensors.Count);
@@ -152,8 +152,11 @@ public class CheckpointTests
         { "manifest-missing", "checkpoint.json: no such file" },
         { "manifest-not-json", "checkpoint.json: not a valid checkpoint manifest" },
         { "manifest-field-missing", "checkpoint.json: not a valid checkpoint manifest" },
-        { "manifest-newer", "format version 2 is newer than this tool's (1)" },
+        { "manifest-newer", "format version 3 is newer than this tool's (2)" },
         { "trainable-not-saved", "trainable parameter 'fc.weight' is not in" },
+        { "epoch-edited", "checkpoint.json: the manifest does not match its SHA-256 (manifest_sha256): it was edited" },
+        { "rng-state-emptied", "checkpoint.json: the manifest does not match its SHA-256" },
+        { "manifest-unsigned", "checkpoint.json: the manifest carries no SHA-256 of itself (written by an older onnx-trainer, or edited)" },
         { "not-float32", "tensor 'head.bias' is F64; a checkpoint holds F32 tensors" },
     };
 
@@ -172,7 +175,10 @@ public class CheckpointTests
             case "manifest-missing": File.Delete(manifest); break;
             case "manifest-not-json": File.WriteAllText(manifest, "{\"step\": 1,"); break;
             case "manifest-field-missing": EditManifest(manifest, json => json.Remove("step")); break;
-            case "manifest-newer": EditManifest(manifest, json => json["format_version"] = 2); break;
+            case "manifest-newer": EditManifest(manifest, json => json["format_version"] = 3); break;
+            case "epoch-edited": EditManifest(manifest, json => json["epoch"] = 1_000_000); break;
+            case "rng-state-emptied": EditManifest(manifest, json => json["rng_state"] = new JsonArray()); break;
+            case "manifest-unsigned": EditManifest(manifest, json => json.Remove("manifest_sha256")); break;
             case "trainable-not-saved": EditManifest(manifest, json => json["trainable_parameters"]!.AsArray().Add("fc.weight")); break;
             default:
                 using (var stream = File.Create(tensors))

@@ -96,6 +96,14 @@ public sealed class HostileInputTests : IDisposable
         ["predict: model scoring NaN"] = f => new(["predict", f.Classifier("m.onnx", edit: TimesNaN), f.Image("a.png"), "--json"], CommandLine.BadInput,
             "a.png", "gives NaN or infinite scores"),
 
+        // 9, 13. run control
+        ["--resume without a checkpoint"] = f => new(["train", Backbone(f, f.Model("m.onnx")), "--out", f.Path("run"), "--resume"], CommandLine.BadInput,
+            $"no checkpoint in {f.Path("run")}", "run without --resume"),
+        ["--resume with a changed recipe"] = f => new(["train", Trained(f, Backbone(f, f.Model("m.onnx")), f.Path("run")), "--out", f.Path("run"), "--resume", "--set", "epochs=2"],
+            CommandLine.BadInput, $"error: {f.Path("run")}: the checkpoint was made with another recipe", "resume with the same recipe or start a new run"),
+        ["--out under a file"] = f => new(["train", Backbone(f, f.Model("m.onnx")), "--out", Path.Combine(f.Write("file", "x"), "run")], CommandLine.BadInput,
+            f.Path("file"), "cannot write"),
+
         // 15. a file that is not a recipe is neither read nor quoted
         ["train /etc/passwd"] = _ => new(["train", "/etc/passwd"], CommandLine.BadInput, "/etc/passwd", "a recipe is a YAML file named *.yaml or *.yml", NeverSays: "root:"),
         ["passwd renamed .yaml"] = f => new(["train", f.Write("passwd.yaml", Passwd)], CommandLine.BadInput, "passwd.yaml", "(got user0:x:0:0::/home/user0:/bin/sh user1:x...)", NeverSays: "user2"),
@@ -224,6 +232,14 @@ public sealed class HostileInputTests : IDisposable
 
     /// <summary>Thirty lines in the form of /etc/passwd, which YAML reads as one long plain string.</summary>
     private static string Passwd => string.Concat(Enumerable.Range(0, 30).Select(i => $"user{i}:x:{i}:{i}::/home/user{i}:/bin/sh\n"));
+
+    /// <summary>The recipe at <paramref name="recipe"/>, trained to its end into <paramref name="run"/>.</summary>
+    private static string Trained(HostileFiles files, string recipe, string run)
+    {
+        var (code, _, error) = ConsoleCapture.Run("train", recipe, "--out", run);
+        Assert.True(code == 0, error);
+        return recipe;
+    }
 
     /// <summary>An IDX file of unsigned bytes: the header declaring <paramref name="dimensions"/>, then <paramref name="dataBytes"/> zeros.</summary>
     private static byte[] Idx(int rank, int[] dimensions, int dataBytes)

@@ -1,10 +1,12 @@
 using Microsoft.ML.OnnxRuntime;
+using OnnxTrainer.Artifacts;
 using OnnxTrainer.Data;
 using OnnxTrainer.Export;
 using OnnxTrainer.Inference;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Recipes;
+using OnnxTrainer.Reports;
 using OnnxTrainer.Tests.Fixtures;
 using OnnxTrainer.Training;
 using Xunit;
@@ -100,6 +102,7 @@ public sealed class TrainingRunTests : IDisposable
         Assert.True(resumed.Completed);
         foreach (var (name, value) in uninterrupted.Parameters)
             Assert.True(value.Data.Span.SequenceEqual(resumed.Parameters[name].Data.Span), $"'{name}' differs after resume");
+        AssertSameMetricsLog("whole", "resumed");
     }
 
     [Theory]
@@ -118,6 +121,48 @@ public sealed class TrainingRunTests : IDisposable
         foreach (var (name, value) in uninterrupted.Parameters)
             Assert.True(value.Data.Span.SequenceEqual(resumed.Parameters[name].Data.Span), $"'{name}' differs after resume");
         Assert.Equal(uninterrupted.Kept!.Epoch, resumed.Kept!.Epoch); // the best epoch may lie before the resume: read back from best/
+        AssertSameMetricsLog("whole", "resumed");
+    }
+
+    /// <summary>The two runs' metrics.jsonl agree on every figure but the timings, the epoch a resume cut into included.</summary>
+    private void AssertSameMetricsLog(string expectedRun, string actualRun)
+    {
+        IReadOnlyList<EpochMetrics> Untimed(string run) =>
+            [.. MetricsLog.Read(Path.Combine(_folder, run, TrainingRun.MetricsFile)).Select(m => m with { ImagesPerSecond = 0, Seconds = 0 })];
+        Assert.Equal(Untimed(expectedRun), Untimed(actualRun));
+    }
+
+    public static TheoryData<string, string> Misfits => new()
+    {
+        { "epoch", "epoch 1000001 is not within stage 1's epochs 1 to 2" },
+        { "stage", "stage 100 is past the recipe's 1 stage(s)" },
+        { "batch", "batch 100001 is past the 3 batches of an epoch" },
+        { "rng_state", "rng_state holds [], not the loop position's 6 counts" },
+        { "step", "step 1000 is more than stage 1 takes by epoch 1 (3 per epoch)" },
+    };
+
+    /// <summary>A checkpoint whose manifest is signed (saved by the tool) but does not fit the recipe is refused, naming the field.</summary>
+    [Theory]
+    [MemberData(nameof(Misfits))]
+    public void Resume_CheckpointOutsideTheRecipe_RefusedNamingTheManifest(string field, string message)
+    {
+        var setup = Small(Recipe("strategy: feature-extraction"));
+        Assert.False(Train(setup, "run", stopAtOnce: true).Completed);
+        string run = Path.Combine(_folder, "run");
+        var checkpoint = Checkpoint.Load(run);
+        var position = checkpoint.RngState.ToArray();
+        (field switch
+        {
+            "epoch" => checkpoint with { Epoch = 1_000_000 },
+            "stage" => checkpoint with { RngState = [99, .. position[1..]] },
+            "batch" => checkpoint with { RngState = [position[0], 100_000, .. position[2..]] },
+            "rng_state" => checkpoint with { RngState = [] },
+            _ => checkpoint with { Step = 1000 },
+        }).Save(run);
+
+        var error = Assert.Throws<CheckpointFormatException>(() => Train(setup, "run", resume: true));
+
+        Assert.Equal($"{Checkpoint.ManifestPath(run)}: {message}; the checkpoint does not fit the recipe, start the run afresh", error.Message);
     }
 
     [Fact]
