@@ -28,9 +28,10 @@ public static class ArtifactsCommand
     private static int Run(string recipePath, string[] overrides, ExecutionOptions execution, string? output)
     {
         var recipe = RecipeLoader.Load(recipePath, overrides);
-        string directory = RunFolder.Create(output, recipe);
+        string directory = RunFolder.Check(output, recipe);
         var setup = RunSetup.Prepare(recipe);
         foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {TerminalText.Plain(note)}");
+        Directory.CreateDirectory(directory);
         var parameters = setup.InitialParameters();
         var stage = setup.Plan.Stages[0];
         var graphs = StageGraphs.Build(setup.ForwardWith(parameters), stage, recipe.Optimizer, setup.Loss, setup.TrainsBatchNorm, recipe.Seed, execution.ResolvedTarget);

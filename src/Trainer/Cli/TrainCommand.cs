@@ -35,7 +35,7 @@ public static class TrainCommand
     {
         execution.EnsureAvailable(); // before minutes of artifact building
         var recipe = RecipeLoader.Load(recipePath, overrides);
-        string runDirectory = RunFolder.Create(output, recipe);
+        string runDirectory = RunFolder.Check(output, recipe);
         var setup = RunSetup.Prepare(recipe);
         // Refused now rather than killed mid-epoch: the estimated peak must fit the memory this machine has available.
         if (execution.Device == ExecutionOptions.Cpu && AvailableMemory.Read() is { } available) MemoryEstimate.Of(setup).EnsureFits(available);
