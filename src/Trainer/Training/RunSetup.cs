@@ -36,7 +36,8 @@ public sealed record RunSetup(
         }
         catch (GraphException e)
         {
-            throw recipe.Error("backbone.cut", $"backbone.cut: {e.Message}");
+            // A cut that finds no head, or a model whose shapes do not add up: either way the backbone file is what to look at.
+            throw recipe.Error("backbone", $"backbone {recipe.Backbone.Path ?? recipe.Backbone.Architecture}: {e.Message}");
         }
         var plan = TrainableParameters.Resolve(recipe, BackboneBlocks(assembly, frozen), assembly.HeadParameters);
         // A freshly built architecture is initialized already; a pretrained file is re-initialized for from-scratch.
