@@ -28,6 +28,7 @@ internal static class CsvManifestSource
 
         var directory = Path.GetDirectoryName(Path.GetFullPath(csvPath))!;
         var rows = new List<(string Path, string Label)>();
+        var firstLine = new Dictionary<string, (int Line, string Label)>(StringComparer.Ordinal);
         for (var i = 0; i < lines.Length; i++)
         {
             if (string.IsNullOrWhiteSpace(lines[i]))
@@ -56,7 +57,13 @@ internal static class CsvManifestSource
                 throw new DatasetException($"{csvPath}:{i + 1}: the path contains a NUL character, which no file name can hold.");
             }
 
-            rows.Add((Path.GetFullPath(fields[0], directory), fields[1]));
+            var path = Path.GetFullPath(fields[0], directory);
+            if (!firstLine.TryAdd(path, (i + 1, fields[1])) && firstLine[path] is var (line, label) && label != fields[1])
+            {
+                throw new DatasetException($"{csvPath}:{i + 1}: {fields[0]} is labelled '{fields[1]}' here and '{label}' on line {line}; an image has one label.");
+            }
+
+            rows.Add((path, fields[1]));
         }
 
         var classes = rows.Select(row => row.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();

@@ -9,6 +9,9 @@ public sealed record RunDatasets(ImageDataset Train, ImageDataset? Validation)
     public static RunDatasets Open(DataSpec data, int seed)
     {
         var train = Open(data.Train);
+        // One class is no classification: its model would score "100 %" without having learnt anything.
+        if (train.Classes.Count < 2)
+            throw new DatasetException($"{SourceName(data.Train)}: the training data has {train.Classes.Count} class ({string.Join(", ", train.Classes)}); a classifier needs at least 2");
         if (data.Val is { } val) return new RunDatasets(train, Open(val).AlignTo(train));
         if (data.ValSplit is double fraction)
         {
@@ -40,6 +43,9 @@ public sealed record RunDatasets(ImageDataset Train, ImageDataset? Validation)
                 throw new ArgumentOutOfRangeException(nameof(source), source.Kind, "unknown data source kind");
         }
     }
+
+    /// <summary>The file or folder a source reads, for messages.</summary>
+    public static string SourceName(DataSourceSpec source) => source.Path ?? source.Images!;
 
     private static ImageDataset ByName(ImageDataset dataset, IReadOnlyList<string>? classes)
     {

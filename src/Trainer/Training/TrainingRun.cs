@@ -275,6 +275,11 @@ public sealed class TrainingRun
         if (fresh.Count == 0) return;
         foreach (var skipped in fresh) _log.WriteLine($"skipped {skipped.Path}: {skipped.Reason}");
         Say($"[yellow]{fresh.Count} unusable image(s) skipped {when}[/], listed in {LogFile}");
+        // Nothing left to learn from, or to judge by (every epoch would score 0 % and the first be kept as best): stop here.
+        if (data.Train.UsableClassCounts().Sum() == 0)
+            throw new DatasetException($"{RunDatasets.SourceName(_setup.Recipe.Data.Train)}: none of the {data.Train.Count} training images could be decoded (listed in {Path.Combine(_options.RunDirectory, LogFile)})");
+        if (data.Validation is { } validation && validation.UsableClassCounts().Sum() == 0)
+            throw new DatasetException($"{RunDatasets.SourceName(_setup.Recipe.Data.Val ?? _setup.Recipe.Data.Train)}: none of the {validation.Count} validation images could be decoded (listed in {Path.Combine(_options.RunDirectory, LogFile)})");
         var usable = data.Train.UsableClassCounts();
         for (int label = 0; label < usable.Count; label++)
             if (usable[label] == 0)

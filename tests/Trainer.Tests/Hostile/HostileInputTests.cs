@@ -104,6 +104,18 @@ public sealed class HostileInputTests : IDisposable
         ["--out under a file"] = f => new(["train", Backbone(f, f.Model("m.onnx")), "--out", Path.Combine(f.Write("file", "x"), "run")], CommandLine.BadInput,
             f.Path("file"), "cannot write"),
 
+        // 11. data that would train into nonsense
+        ["one class"] = f => new(["train", Tiny(f, "train: { path: images }", ("images/cat/0.png", false), ("images/cat/1.png", false))],
+            CommandLine.BadInput, f.Path("images"), "the training data has 1 class (cat); a classifier needs at least 2"),
+        ["every training image undecodable"] = f => new(["train", Tiny(f, "train: { path: images }", ("images/a/0.png", true), ("images/b/1.png", true))],
+            CommandLine.BadInput, f.Path("images"), "none of the 2 training images could be decoded"),
+        ["every validation image undecodable"] = f => new(["train", Tiny(f, "train: { path: images }\n  val: { path: val }",
+            ("images/a/0.png", false), ("images/b/1.png", false), ("val/a/0.png", true), ("val/b/1.png", true))],
+            CommandLine.BadInput, f.Path("val"), "none of the 2 validation images could be decoded"),
+        ["CSV: one image under two labels"] = f => new(["train", Tiny(f, "train: { kind: csv, path: list.csv }", ("0.png", false), ("1.png", false)),
+            "--set", $"data.train.path={f.Write("list.csv", "0.png,cat\n1.png,dog\n0.png,dog\n")}"],
+            CommandLine.BadInput, "list.csv:3", "0.png is labelled 'dog' here and 'cat' on line 1"),
+
         // 15. a file that is not a recipe is neither read nor quoted
         ["train /etc/passwd"] = _ => new(["train", "/etc/passwd"], CommandLine.BadInput, "/etc/passwd", "a recipe is a YAML file named *.yaml or *.yml", NeverSays: "root:"),
         ["passwd renamed .yaml"] = f => new(["train", f.Write("passwd.yaml", Passwd)], CommandLine.BadInput, "passwd.yaml", "(got user0:x:0:0::/home/user0:/bin/sh user1:x...)", NeverSays: "user2"),
@@ -232,6 +244,20 @@ public sealed class HostileInputTests : IDisposable
 
     /// <summary>Thirty lines in the form of /etc/passwd, which YAML reads as one long plain string.</summary>
     private static string Passwd => string.Concat(Enumerable.Range(0, 30).Select(i => $"user{i}:x:{i}:{i}::/home/user{i}:/bin/sh\n"));
+
+    /// <summary>
+    /// A feature-extraction recipe on the tiny model with <paramref name="data"/> (YAML under <c>data:</c>, paths relative to
+    /// the scratch folder) and the pictures given, each whole or cut in half (its header readable, its pixels not).
+    /// </summary>
+    private static string Tiny(HostileFiles files, string data, params (string Path, bool Truncated)[] pictures)
+    {
+        foreach (var (path, truncated) in pictures)
+        {
+            var png = Data.TemporaryDirectory.Picture(path.Length, SkiaSharp.SKEncodedImageFormat.Png, width: 70, height: 66);
+            files.Write(path, truncated ? png[..(png.Length / 2)] : png);
+        }
+        return files.Write("tiny.yaml", $"name: tiny\nbackbone: {{ path: {files.Model("m.onnx")} }}\nstrategy: feature-extraction\ndata:\n  {data}\nepochs: 1\nbatch_size: 2\n");
+    }
 
     /// <summary>The recipe at <paramref name="recipe"/>, trained to its end into <paramref name="run"/>.</summary>
     private static string Trained(HostileFiles files, string recipe, string run)
