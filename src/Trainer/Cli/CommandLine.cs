@@ -60,7 +60,7 @@ public static class CommandLine
             var error = Unwrapped(e);
             Console.Error.WriteLine($"error: {TerminalText.Plain(Message(error))}");
             if (showDetails) Console.Error.WriteLine(error.ToString());
-            return BadInput;
+            return error is OperationCanceledException ? Stopped : BadInput;
         }
     }
 
@@ -85,6 +85,7 @@ public static class CommandLine
     private static string Message(Exception e) => e switch
     {
         OnnxRuntimeException => $"ONNX Runtime rejected the model: {e.Message}",
+        OperationCanceledException => e.Message,
         ModelFormatException or GraphException or IOException or UnauthorizedAccessException or RecipeException or DatasetException
             or CheckpointFormatException or ImageDecodeException or FormatException or ArgumentException or NotSupportedException
             or System.Text.Json.JsonException or MemoryBudgetException => e.Message,

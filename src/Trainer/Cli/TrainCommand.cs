@@ -34,13 +34,14 @@ public static class TrainCommand
     private static int Run(string recipePath, string[] overrides, bool resume, ExecutionOptions execution, string? output)
     {
         execution.EnsureAvailable(); // before minutes of artifact building
+        // Caught from here on: a signal during setup (minutes on a large backbone) ends it at its next phase, with exit code 3.
+        using var stop = new StopSignal();
         var recipe = RecipeLoader.Load(recipePath, overrides);
         string runDirectory = RunFolder.Check(output, recipe);
-        var setup = RunSetup.Prepare(recipe);
+        var setup = RunSetup.Prepare(recipe, stop);
         // Refused now rather than killed mid-epoch: the estimated peak must fit the memory this machine has available.
         if (execution.Device == ExecutionOptions.Cpu && AvailableMemory.Read() is { } available) MemoryEstimate.Of(setup).EnsureFits(available);
         foreach (var note in setup.Assembly.Notes) Console.WriteLine($"note: {TerminalText.Plain(note)}");
-        using var stop = new StopSignal();
         var summary = TrainingRun.Execute(setup, new TrainingRunOptions(runDirectory, resume, execution), stop);
         if (!summary.Completed)
         {

@@ -22,11 +22,15 @@ public sealed record RunSetup(
     TrainablePlan Plan,
     LossOptions Loss)
 {
-    public static RunSetup Prepare(Recipe recipe)
+    /// <param name="stop">Checked between the phases (data scan, backbone load, assembly): a signal during setup ends it.</param>
+    public static RunSetup Prepare(Recipe recipe, StopSignal? stop = null)
     {
         RecipeFiles.EnsureExist(recipe);
+        stop?.ThrowIfRequested("scanning the data");
         var data = RunDatasets.Open(recipe.Data, recipe.Seed);
+        stop?.ThrowIfRequested("loading the backbone");
         var backbone = recipe.Backbone.Path is { } path ? ModelReader.LoadImageModel(path) : Architecture(recipe, data.Train.Classes.Count);
+        stop?.ThrowIfRequested("assembling the classifier");
         var frozen = recipe.Backbone.Preprocess is { } preprocessPath ? PrependPreprocessing(recipe, backbone, preprocessPath) : [];
         var preprocessing = PreprocessingFor(recipe, backbone);
         ClassifierAssembly assembly;

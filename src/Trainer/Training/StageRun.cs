@@ -78,7 +78,8 @@ internal sealed class StageRun(TrainingSession session, PrefixRunner? prefix, Le
         if (stopped is not null) return stopped;
 
         foreach (var (name, value) in session.Parameters()) parameters[name] = value;
-        var (valLoss, valAccuracy, valTop5) = Validate();
+        // Stopped during validation: every batch has trained, so the run resumes after the last one and validates.
+        if (Validate() is not var (valLoss, valAccuracy, valTop5)) return new EpochStopped(batchIndex, Requested: true, "stopped on request during validation", lr, tally);
         return new EpochCompleted(lr, tally.Loss, tally.Accuracy, valLoss, valAccuracy, valTop5,
             (tally.Seen - seenBefore) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed.TotalSeconds);
     }
@@ -102,8 +103,8 @@ internal sealed class StageRun(TrainingSession session, PrefixRunner? prefix, Le
         }
     }
 
-    /// <summary>Loss, accuracy and top-5 accuracy on the validation set (NaN when there is none).</summary>
-    private (double Loss, double Accuracy, double Top5) Validate()
+    /// <summary>Loss, accuracy and top-5 accuracy on the validation set (NaN when there is none); null when a stop was requested during it.</summary>
+    private (double Loss, double Accuracy, double Top5)? Validate()
     {
         if (valLoader is not { } loader) return (double.NaN, double.NaN, double.NaN);
         var runningStatistics = StageGraphs.RunningStatisticNames(batchStatistics).Select(name => (name, parameters[name])).ToList();
@@ -129,6 +130,7 @@ internal sealed class StageRun(TrainingSession session, PrefixRunner? prefix, Le
         {
             foreach (var (inputs, shape, labels) in Batches())
             {
+                if (stop.Requested) return;
                 var result = session.Evaluate(inputs, shape, labels, runningStatistics);
                 loss += result.Loss * labels.Length;
                 correct += result.CorrectAmongTop(labels, 1);
@@ -137,6 +139,7 @@ internal sealed class StageRun(TrainingSession session, PrefixRunner? prefix, Le
                 bar.Advance(1, labels.Length, result.Loss);
             }
         });
+        if (stop.Requested) return null;
         return (loss / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), (double)top5 / Math.Max(seen, 1));
     }
 

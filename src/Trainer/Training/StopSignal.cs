@@ -4,7 +4,9 @@ namespace OnnxTrainer.Training;
 
 /// <summary>
 /// Ctrl+C and SIGTERM ask the run to stop at the next step boundary (where it saves a checkpoint)
-/// instead of killing the process mid-write. A second Ctrl+C is not intercepted.
+/// instead of killing the process mid-write; before the first step, each setup phase (data scan, backbone load, graph
+/// building, session start, validation) checks it and ends the run with <see cref="OperationCanceledException"/>.
+/// A second Ctrl+C is not intercepted.
 /// </summary>
 public sealed class StopSignal : IDisposable
 {
@@ -19,7 +21,6 @@ public sealed class StopSignal : IDisposable
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
     }
 
-
     /// <summary>Requests a stop as a signal would (tests and callers that embed the trainer).</summary>
     public void Request() => _requested = true;
 
@@ -28,6 +29,16 @@ public sealed class StopSignal : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
         _stepsLeft = steps;
+    }
+
+    /// <summary>Whether a stop was requested (read between the batches of a pass that takes no step, such as validation).</summary>
+    internal bool Requested => _requested;
+
+    /// <summary>Ends a setup phase's work when a stop was requested: nothing is saved yet, so there is nothing to resume.</summary>
+    /// <param name="next">What would come next ("loading the backbone").</param>
+    public void ThrowIfRequested(string next)
+    {
+        if (_requested) throw new OperationCanceledException($"stopped on request before {next}");
     }
 
     /// <summary>Called by the loop after each step; true when the run must stop there.</summary>

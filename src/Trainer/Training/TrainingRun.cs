@@ -102,7 +102,11 @@ public sealed class TrainingRun
         else
         {
             if (File.Exists(_metrics.Path)) File.Delete(_metrics.Path);
-            if (recipe.BatchNorm == BatchNormPolicy.AdaBn) AdaptBatchNorm();
+            if (recipe.BatchNorm == BatchNormPolicy.AdaBn)
+            {
+                _stop.ThrowIfRequested("re-estimating the BatchNorm statistics (AdaBN)");
+                AdaptBatchNorm();
+            }
         }
 
         string? stopReason = null;
@@ -110,6 +114,7 @@ public sealed class TrainingRun
         {
             var plan = _setup.Plan.Stages[stage];
             int stageFirstEpoch = _setup.Plan.Stages.Take(stage).Sum(s => s.Epochs);
+            _stop.ThrowIfRequested($"building stage {stage + 1}'s training graphs");
             var graphs = StageGraphs.Build(_setup.ForwardWith(_parameters), plan, recipe.Optimizer, _setup.Loss, _setup.TrainsBatchNorm, recipe.Seed,
                 _options.ExecutionOrDefault.ResolvedTarget);
             if (stage == 0 && resumed is null)
@@ -118,6 +123,7 @@ public sealed class TrainingRun
                 SaveCheckpoint(_options.RunDirectory, null, 0, 0, new LoopPosition(0, 0, 0), plan.Trainable, recipe.Optimizer.LearningRate);
             }
             bool resumingHere = resumed is not null && stage == start.Stage;
+            _stop.ThrowIfRequested($"starting stage {stage + 1}'s training session");
             var execution = _options.ExecutionOrDefault;
             int chunks = ChunkPolicy.Chunks(execution, graphs.BatchStatistics.Count > 0, graphs.PositionsPerImage, recipe.BatchSize);
             using var session = new TrainingSession(graphs.LoopTraining, graphs.LoopEval, graphs.Optimizer,

@@ -59,11 +59,11 @@ public sealed class TrainingRunTests : IDisposable
 
     /// <param name="chunks">Chunks each batch runs in (0: the trainer's choice).</param>
     /// <param name="deviceResident">Run the device-resident loop (CUDA's) with the CPU provider.</param>
-    private RunSummary Train(RunSetup setup, string name, bool resume = false, bool stopAtOnce = false, int stopAfterSteps = 0, int chunks = 0,
+    private RunSummary Train(RunSetup setup, string name, bool resume = false, bool stopAfterFirstStep = false, int stopAfterSteps = 0, int chunks = 0,
         bool deviceResident = false)
     {
         using var stop = new StopSignal();
-        if (stopAtOnce) stop.Request();
+        if (stopAfterFirstStep) stop.RequestAfterSteps(1);
         if (stopAfterSteps > 0) stop.RequestAfterSteps(stopAfterSteps);
         return TrainingRun.Execute(setup, new TrainingRunOptions(Path.Combine(_folder, name), resume,
             new ExecutionOptions(Chunks: chunks, DeviceResident: deviceResident), ShowProgress: false), stop);
@@ -96,7 +96,7 @@ public sealed class TrainingRunTests : IDisposable
     {
         var setup = Small(Recipe(strategy));
         var uninterrupted = Train(setup, "whole", chunks: chunks, deviceResident: deviceResident);
-        var stopped = Train(setup, "resumed", stopAtOnce: true, chunks: chunks, deviceResident: deviceResident);
+        var stopped = Train(setup, "resumed", stopAfterFirstStep: true, chunks: chunks, deviceResident: deviceResident);
         Assert.False(stopped.Completed);
         var resumed = Train(setup, "resumed", resume: true, chunks: chunks, deviceResident: deviceResident);
         Assert.True(resumed.Completed);
@@ -147,7 +147,7 @@ public sealed class TrainingRunTests : IDisposable
     public void Resume_CheckpointOutsideTheRecipe_RefusedNamingTheManifest(string field, string message)
     {
         var setup = Small(Recipe("strategy: feature-extraction"));
-        Assert.False(Train(setup, "run", stopAtOnce: true).Completed);
+        Assert.False(Train(setup, "run", stopAfterFirstStep: true).Completed);
         string run = Path.Combine(_folder, "run");
         var checkpoint = Checkpoint.Load(run);
         var position = checkpoint.RngState.ToArray();
