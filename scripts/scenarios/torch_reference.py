@@ -216,8 +216,9 @@ def load_recipe(path, overrides):
     recipe = prune(recipe)
     base = os.path.dirname(os.path.abspath(path))
     resolve = lambda p: p if os.path.isabs(p) else os.path.normpath(os.path.join(base, p))
-    if "path" in recipe.get("backbone", {}):
-        recipe["backbone"]["path"] = resolve(recipe["backbone"]["path"])
+    for field in ("path", "preprocess"):
+        if field in recipe.get("backbone", {}):
+            recipe["backbone"][field] = resolve(recipe["backbone"][field])
     for key in ("train", "val"):
         source = recipe["data"].get(key)
         if source:
@@ -318,11 +319,14 @@ class Preprocessing:
         self.resize = int(spec.get("resize") or round(min(self.height, self.width) / 0.875))
         channels = spec.get("channels") or ("L" if backbone_input_shape[1] == 1 else "RGB")
         self.gray = channels == "L"
-        default_mean = [round(sum(IMAGENET_MEAN) / 3, 3)] if self.gray else IMAGENET_MEAN
-        default_std = [round(sum(IMAGENET_STD) / 3, 3)] if self.gray else IMAGENET_STD
-        self.mean = np.array(spec.get("mean") or default_mean, dtype=np.float32)
-        self.std = np.array(spec.get("std") or default_std, dtype=np.float32)
-        self.lookup = [((np.arange(256, dtype=np.float32) / np.float32(255)) - m) / s for m, s in zip(self.mean, self.std)]
+        self.bgr = channels == "BGR"  # tensor channel c reads image channel 2 - c
+        scale = np.float32(spec.get("range", 1))  # the pixel value of white
+        order = (lambda v: v[::-1]) if self.bgr else (lambda v: v)
+        default_mean = [round(sum(IMAGENET_MEAN) / 3, 3)] if self.gray else order(IMAGENET_MEAN)
+        default_std = [round(sum(IMAGENET_STD) / 3, 3)] if self.gray else order(IMAGENET_STD)
+        self.mean = np.array(spec.get("mean") or [v * float(scale) for v in default_mean], dtype=np.float32)
+        self.std = np.array(spec.get("std") or [v * float(scale) for v in default_std], dtype=np.float32)
+        self.lookup = [((np.arange(256, dtype=np.float32) / np.float32(255)) * scale - m) / s for m, s in zip(self.mean, self.std)]
 
     def pil(self, array):
         image = Image.fromarray(array)
@@ -342,7 +346,8 @@ class Preprocessing:
         pixels = np.asarray(image)
         if pixels.ndim == 2:
             pixels = pixels[:, :, None]
-        return np.stack([self.lookup[c][pixels[:, :, c]] for c in range(pixels.shape[2])])
+        source = (lambda c: 2 - c) if self.bgr else (lambda c: c)
+        return np.stack([self.lookup[c][pixels[:, :, source(c)]] for c in range(pixels.shape[2])])
 
 
 class Augmenter:
@@ -536,6 +541,7 @@ class Net(nn.Module):
         self.classes = classes
         self.dropout_masks = None  # set per training step when the recipe's head has dropout
         self.flatten = False  # head.pooling: flatten
+        self.preprocess = lambda x: x  # backbone.preprocess: a graph in front of the backbone (imagenet_backbone.GraphPreprocessing)
 
     @staticmethod
     def key(name):
@@ -561,7 +567,7 @@ class Net(nn.Module):
         self.head = layers
 
     def backbone(self, x, input_name):
-        values = {input_name: x}
+        values = {input_name: self.preprocess(x)}
         get = lambda v: values[v] if v in values else (self.params[v] if v in self.params else self.constants[v])
         for op, inputs, outputs, a, _ in self.nodes:
             if op == "Conv":
@@ -706,6 +712,8 @@ def main():
     parser.add_argument("--run", help="our run folder (its model.onnx gives the graph of backbone.architecture and a cross-check of the cut)")
     parser.add_argument("--json", help="write the result here")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--torchvision", action="store_true",
+                        help="run the backbone as torchvision's ResNet with the file's weights mapped in (imagenet_backbone.py) instead of interpreting its graph")
     parser.add_argument("--torch-init", action="store_true", help="initialize the head with torch's nn.Linear instead of the ported .NET stream")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
@@ -768,6 +776,13 @@ def main():
         reinit_architecture(graph, nodes, weights, seed)
     net = Net(graph, nodes, features, classes, hidden, weights)
     net.flatten = (head.get("pooling") or "average") == "flatten"
+    if backbone_spec.get("preprocess") or args.torchvision:
+        import imagenet_backbone  # torch and onnx are loaded already; this module needs them too
+        if backbone_spec.get("preprocess"):
+            net.preprocess = imagenet_backbone.GraphPreprocessing(backbone_spec["preprocess"])
+        if args.torchvision:
+            imagenet_backbone.run_as_torchvision(net, imagenet_backbone.MappedResNet18(backbone_spec["path"]))
+            say("backbone: torchvision ResNet (BasicBlock) with the ONNX file's weights (scripts/scenarios/imagenet_backbone.py)")
     net.eval()
     with torch.no_grad():
         width = net.pool(net.backbone(torch.zeros(1, input_shape[1], pre.height, pre.width), graph.input.name)).shape[1]
