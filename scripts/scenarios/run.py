@@ -43,6 +43,8 @@ import time
 
 import numpy as np
 
+import report_sections
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.dirname(os.path.abspath(__file__))
 FMNIST = "/usr/share/datasets/fashion-mnist"
@@ -191,12 +193,13 @@ def read_torch(run_dir):
         return json.load(f)
 
 
-def run_torch(recipe, sets, run_dir, log):
+def run_torch(recipe, sets, run_dir, log, options=()):
+    """The PyTorch replay of one of our runs (torch_reference.py with the same recipe and overrides, plus `options`)."""
     result = os.path.join(run_dir, "torch.json")
     if os.path.exists(result):
         return read_torch(run_dir)
     command = [sys.executable, os.path.join(HERE, "torch_reference.py"), recipe] + [a for s in sets for a in ("--set", s)] \
-        + ["--run", run_dir, "--json", result + ".tmp"]
+        + ["--run", run_dir, "--json", result + ".tmp", *options]
     with open(os.path.join(run_dir, "torch.log"), "w") as out:
         code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     if code != 0:
@@ -298,9 +301,7 @@ def write_report(path, args, results, sizes, seeds, targets, strategies, elapsed
     if args.notes and os.path.exists(args.notes):
         with open(args.notes) as f:
             lines += [f.read().rstrip(), ""]
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
+    report_sections.write_unmarked(path, "\n".join(lines))
 
 
 def sha256(path):
@@ -315,6 +316,28 @@ def torch_version():
         return torch.__version__
     except ImportError:
         return "?"
+
+
+def start_work(work, build):
+    """Opens a work folder: (the date of its first invocation, which later ones keep since they reuse its finished runs;
+    a log function that prints and appends to run.log; the trainer's dll, built in Release first when `build`)."""
+    os.makedirs(work, exist_ok=True)
+    stamp = os.path.join(work, "started")
+    if not os.path.exists(stamp):
+        with open(stamp, "w") as f:
+            f.write(datetime.datetime.now(datetime.timezone.utc).isoformat())
+    with open(stamp) as f:
+        started = datetime.datetime.fromisoformat(f.read().strip())
+    log_file = open(os.path.join(work, "run.log"), "a")
+
+    def log(message):
+        print(message, flush=True)
+        log_file.write(message + "\n")
+        log_file.flush()
+
+    if build:
+        subprocess.check_call(["dotnet", "build", "src/Trainer", "-c", "Release", "--nologo", "-v", "q"], cwd=ROOT, stdout=subprocess.DEVNULL)
+    return started, log, os.path.join(ROOT, "src/Trainer/bin/Release/net10.0/onnx-trainer.dll")
 
 
 def main():
@@ -339,25 +362,8 @@ def main():
     if not os.path.exists(args.backbone):
         raise SystemExit(f"no backbone at {args.backbone}: train it with recipes/from-scratch.yaml or pass --backbone")
     work = os.path.join(args.work, "quick" if args.quick else "full")
-    os.makedirs(work, exist_ok=True)
-    # The date of the first invocation on this work folder (later ones reuse its finished runs).
-    stamp = os.path.join(work, "started")
-    if not os.path.exists(stamp):
-        with open(stamp, "w") as f:
-            f.write(datetime.datetime.now(datetime.timezone.utc).isoformat())
-    with open(stamp) as f:
-        started = datetime.datetime.fromisoformat(f.read().strip())
+    started, log, trainer = start_work(work, build=not args.no_build and not args.report_only)
     clock = time.time()
-    log_file = open(os.path.join(work, "run.log"), "a")
-
-    def log(message):
-        print(message, flush=True)
-        log_file.write(message + "\n")
-        log_file.flush()
-
-    if not args.no_build and not args.report_only:
-        subprocess.check_call(["dotnet", "build", "src/Trainer", "-c", "Release", "--nologo", "-v", "q"], cwd=ROOT, stdout=subprocess.DEVNULL)
-    trainer = os.path.join(ROOT, "src/Trainer/bin/Release/net10.0/onnx-trainer.dll")
     files = prepare_data(work, sizes, seeds)
     results = {}
     total = len(args.targets) * len(sizes) * len(args.strategies) * len(seeds)
