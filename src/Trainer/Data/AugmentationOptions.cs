@@ -22,13 +22,13 @@ public sealed record AugmentationOptions
     /// <summary>Rotate by an angle uniform in [-d, d] degrees (bilinear, corners filled with black); 0 = off.</summary>
     public double RotationDegrees { get; init; }
 
-    /// <summary>Multiply intensities by a factor uniform in [1 - b, 1 + b]; 0 = off.</summary>
+    /// <summary>Multiply intensities by a factor uniform in [max(0, 1 - b), 1 + b]; 0 = off.</summary>
     public double Brightness { get; init; }
 
-    /// <summary>Blend with the image's mean gray by a factor uniform in [1 - c, 1 + c]; 0 = off.</summary>
+    /// <summary>Blend with the image's mean gray by a factor uniform in [max(0, 1 - c), 1 + c]; 0 = off.</summary>
     public double Contrast { get; init; }
 
-    /// <summary>Blend with the pixel's own gray by a factor uniform in [1 - s, 1 + s]; 0 = off (no effect on L images).</summary>
+    /// <summary>Blend with the pixel's own gray by a factor uniform in [max(0, 1 - s), 1 + s]; 0 = off (no effect on L images).</summary>
     public double Saturation { get; init; }
 
     /// <summary>No augmentation.</summary>
@@ -63,9 +63,9 @@ public sealed record AugmentationOptions
 
         foreach (var (name, value) in new[] { ("Brightness", Brightness), ("Contrast", Contrast), ("Saturation", Saturation) })
         {
-            if (!(value >= 0 && value <= 1))
+            if (!(value >= 0 && double.IsFinite(value)))
             {
-                throw new ArgumentException($"{name} jitter must be within 0..1, got {value}.");
+                throw new ArgumentException($"{name} jitter must be a finite number >= 0 (factors are drawn from [max(0, 1 - x), 1 + x]), got {value}.");
             }
         }
     }

@@ -39,6 +39,16 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
     private const int DefaultEpochs = 10;
     private const int DefaultBatchSize = 32;
 
+    // Sizes bounded before anything is allocated: far above any real run, far below what overflows an int or a tensor
+    // (the memory check of train then compares the whole run with what the machine has).
+    internal const int MaxBatchSize = 65_536;
+    internal const int MaxInputSide = 8_192;
+    internal const int MaxHiddenLayers = 16;
+    internal const int MaxLayerWidth = 65_536;
+    internal const int MaxArchitectureWidth = 4_096;
+    internal const int MaxBlocksPerStage = 64;
+    internal const double MaxWidthMultiplier = 16;
+
     public Recipe Read(string canonicalYaml, string hash)
     {
         var root = new MappingReader(document, document.Root, "", RootKeys);
@@ -83,6 +93,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
 
         var batchSize = root.Int("batch_size") ?? DefaultBatchSize;
         root.Require("batch_size", batchSize >= 1, "must be at least 1");
+        root.Require("batch_size", batchSize <= MaxBatchSize, $"must be at most {MaxBatchSize:N0}");
         var labelSmoothing = root.Double("label_smoothing") ?? 0;
         root.Require("label_smoothing", labelSmoothing is >= 0 and < 1, "must be in [0, 1)");
 
@@ -149,18 +160,19 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
         var options = new ArchitectureOptions { SmallInputStem = architecture.Bool("small_input_stem") ?? false };
         if (architecture.Int("width") is int width)
         {
-            architecture.Require("width", width >= 1, "must be at least 1");
+            architecture.Require("width", width is >= 1 and <= MaxArchitectureWidth, $"must be 1 to {MaxArchitectureWidth:N0} channels");
             options = options with { Width = width };
         }
         if (architecture.Get("blocks") is { } blocks)
         {
             var counts = blocks.Items();
-            blocks.Require(counts.Count >= 1 && counts.All(c => c.IsInt && c.Int() >= 1), "must be a list of block counts >= 1 per stage");
+            blocks.Require(counts.Count is >= 1 and <= MaxBlocksPerStage && counts.All(c => c.IsInt && c.Int() is >= 1 and <= MaxBlocksPerStage),
+                $"must be a list of block counts >= 1 per stage (at most {MaxBlocksPerStage} stages of {MaxBlocksPerStage} blocks)");
             options = options with { BlocksPerStage = [.. counts.Select(c => c.Int())] };
         }
         if (architecture.Double("width_multiplier") is double multiplier)
         {
-            architecture.Require("width_multiplier", multiplier > 0, "must be > 0");
+            architecture.Require("width_multiplier", multiplier is > 0 and <= MaxWidthMultiplier, $"must be > 0 and at most {MaxWidthMultiplier}");
             options = options with { WidthMultiplier = multiplier };
         }
         if (architecture.Int("stages") is int stages)
@@ -184,6 +196,7 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
             size.Require(items.All(i => i.IsInt), requirement);
             (height, width) = (items[0].Int(), items[1].Int());
             size.Require(height >= 1 && width >= 1, "must be positive");
+            size.Require(height <= MaxInputSide && width <= MaxInputSide, $"must be at most {MaxInputSide:N0} pixels a side");
         }
         var resize = input.Int("resize");
         input.Require("resize", resize is null or >= 1, "must be at least 1");
@@ -222,12 +235,14 @@ internal sealed partial class RecipeReader(RecipeDocument document, string baseD
 
     private static HeadSpec ReadHead(MappingReader? head)
     {
-        var hidden = head?.Get("hidden")?.Items().Select(item =>
+        var hiddenValue = head?.Get("hidden");
+        var hidden = hiddenValue?.Items().Select(item =>
         {
             var width = item.Int();
-            item.Require(width >= 1, "must be a layer width of at least 1");
+            item.Require(width is >= 1 and <= MaxLayerWidth, $"must be a layer width of 1 to {MaxLayerWidth:N0}");
             return width;
         }).ToList() ?? [];
+        hiddenValue?.Require(hidden.Count <= MaxHiddenLayers, $"must list at most {MaxHiddenLayers} hidden layers");
         var dropout = head?.Double("dropout") ?? 0;
         head?.Require("dropout", dropout is >= 0 and < 1, "must be in [0, 1)");
         var pooling = head?.Enum("pooling", Poolings) ?? HeadPooling.Average;

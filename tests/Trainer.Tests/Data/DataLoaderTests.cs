@@ -210,4 +210,17 @@ public sealed class DataLoaderTests : IDisposable
     [InlineData(1.5)]
     public void HorizontalFlip_ProbabilityOutsideUnitRange_Rejected(double probability) =>
         Assert.Throws<ArgumentException>(() => new AugmentationOptions { HorizontalFlip = probability }.Validate());
+
+    /// <summary>The README allows any color_jitter >= 0 (factors from [max(0, 1 - x), 1 + x]); the loader used to refuse x > 1.</summary>
+    [Fact]
+    public void ColorJitter_AboveOneAsTheReadmeAllows_Accepted()
+    {
+        var recipe = Tests.Recipes.RecipeSamples.Parse(Tests.Recipes.RecipeSamples.Minimal.Replace("data: { train: { path: images } }",
+            "data: { train: { path: images }, augment: { color_jitter: { brightness: 1.5, contrast: 2, saturation: 3 } } }", StringComparison.Ordinal));
+        var jitter = recipe.Data.Augment.ColorJitter!;
+
+        new AugmentationOptions { Brightness = jitter.Brightness, Contrast = jitter.Contrast, Saturation = jitter.Saturation }.Validate();
+
+        Assert.Throws<ArgumentException>(() => new AugmentationOptions { Brightness = -0.5 }.Validate());
+    }
 }
