@@ -121,6 +121,9 @@ public sealed record RunSetup(
         var (heightAxis, widthAxis, channelAxis) = layout == TensorLayout.Nhwc ? (1, 2, 3) : (2, 3, 1);
         int height = input.Height ?? recorded?.InputHeight ?? Fixed(heightAxis) ?? throw recipe.Error("input.size", "input.size is needed: the backbone's input size is not fixed");
         int width = input.Width ?? recorded?.InputWidth ?? Fixed(widthAxis) ?? height;
+        // ONNX Runtime refuses any other size for a fixed one (only the batch dimension is made symbolic), mid-run.
+        if ((Fixed(heightAxis) is int fixedHeight && fixedHeight != height) || (Fixed(widthAxis) is int fixedWidth && fixedWidth != width))
+            throw recipe.Error("input.size", $"input.size: the backbone's input {backbone.Graph.Inputs[0].Type} takes {Fixed(heightAxis)?.ToString() ?? "any"}x{Fixed(widthAxis)?.ToString() ?? "any"} images only, not {height}x{width}");
         var channels = input.Channels ?? recorded?.Channels ?? (Fixed(channelAxis) == 1 ? ChannelFormat.L : ChannelFormat.Rgb);
         // Mean and std written in the recipe are on the recipe's range (1 unless it says 255), never on the file's.
         var range = input.Range ?? (input.Mean is null && input.Std is null ? recorded?.Range : null) ?? 1;

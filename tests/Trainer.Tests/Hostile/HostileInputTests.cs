@@ -32,6 +32,10 @@ public sealed class HostileInputTests : IDisposable
         ["recipe: unclosed flow list"] = f => new(["train", f.Write("open.yaml", "name: [a, b\nepochs: 3\n")], CommandLine.BadInput, "open.yaml:1:7", "this '[' is not closed"),
         ["--set value of two documents"] = f => new(["train", f.Write("r.yaml", "name: x\n"), "--set", "epochs=3\n---\n4"], CommandLine.BadInput, "r.yaml: --set epochs=3", "more than one YAML document"),
 
+        // 4. sizes the backbone cannot take: refused before ONNX Runtime refuses them mid-run
+        ["input.size a fixed-size backbone cannot take"] = f => new(["train", Tiny(f, "train: { path: images }", ("images/a/0.png", false), ("images/b/1.png", false)), "--set", "input.size=[16,16]"],
+            CommandLine.BadInput, "tiny.yaml: --set input.size=[16,16]", "the backbone's input float[1, 3, 8, 8] takes 8x8 images only, not 16x16"),
+
         // 5. options: bounded, usage errors before any file is read
         ["threads 100000"] = f => new(["train", f.Path("r.yaml"), "--threads", "100000"], CommandLine.UsageError, "--threads", "must be 0 (one per core) to"),
         ["chunks 1000000"] = f => new(["train", f.Path("r.yaml"), "--chunks", "1000000"], CommandLine.UsageError, "--chunks", "(got 1000000)"),
