@@ -62,6 +62,9 @@ public sealed class TrainingRun
     /// <summary>Runs the recipe to the end (or to a stop request, NaN loss or early stop) and returns what it kept.</summary>
     public static RunSummary Execute(RunSetup setup, TrainingRunOptions options, StopSignal stop)
     {
+        // Checked before the folder and its log are made: a mistyped --out with --resume leaves nothing behind.
+        if (options.Resume && !Checkpoint.Exists(options.RunDirectory))
+            throw new CheckpointFormatException($"no checkpoint in {options.RunDirectory}; run without --resume");
         Directory.CreateDirectory(options.RunDirectory);
         using var log = new StreamWriter(Path.Combine(options.RunDirectory, LogFile), append: options.Resume) { AutoFlush = true };
         return new TrainingRun(setup, options, stop, log).Run();
@@ -76,8 +79,6 @@ public sealed class TrainingRun
         Checkpoint? resumed = null;
         if (_options.Resume)
         {
-            if (!Checkpoint.Exists(_options.RunDirectory))
-                throw new CheckpointFormatException($"no checkpoint in {_options.RunDirectory}; run without --resume");
             resumed = Checkpoint.Load(_options.RunDirectory);
             if (resumed.RecipeHash != recipe.Hash)
                 throw new CheckpointFormatException($"{_options.RunDirectory}: the checkpoint was made with another recipe (hash {resumed.RecipeHash[..Math.Min(12, resumed.RecipeHash.Length)]}, now {recipe.Hash[..12]}); resume with the same recipe or start a new run");

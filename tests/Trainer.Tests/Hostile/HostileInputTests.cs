@@ -19,7 +19,8 @@ public sealed class HostileInputTests : IDisposable
     public void Dispose() => _files.Dispose();
 
     /// <summary>What a row's input is called in the message: the file (or the option) the error must name.</summary>
-    private sealed record Row(string[] Args, int Code, string Names, string Says, string? NeverSays = null);
+    /// <param name="NeverMakes">A path the refused command must not have made.</param>
+    private sealed record Row(string[] Args, int Code, string Names, string Says, string? NeverSays = null, string? NeverMakes = null);
 
     private static readonly Dictionary<string, Func<HostileFiles, Row>> Rows = new()
     {
@@ -102,7 +103,7 @@ public sealed class HostileInputTests : IDisposable
 
         // 9, 13. run control
         ["--resume without a checkpoint"] = f => new(["train", Backbone(f, f.Model("m.onnx")), "--out", f.Path("run"), "--resume"], CommandLine.BadInput,
-            $"no checkpoint in {f.Path("run")}", "run without --resume"),
+            $"no checkpoint in {f.Path("run")}", "run without --resume", NeverMakes: f.Path("run")),
         ["--resume with a changed recipe"] = f => new(["train", Trained(f, Backbone(f, f.Model("m.onnx")), f.Path("run")), "--out", f.Path("run"), "--resume", "--set", "epochs=2"],
             CommandLine.BadInput, $"error: {f.Path("run")}: the checkpoint was made with another recipe", "resume with the same recipe or start a new run"),
         ["--out under a file"] = f => new(["train", Backbone(f, f.Model("m.onnx")), "--out", Path.Combine(f.Write("file", "x"), "run")], CommandLine.BadInput,
@@ -147,6 +148,7 @@ public sealed class HostileInputTests : IDisposable
         Assert.True(lines[0].Contains(row.Names, StringComparison.Ordinal), $"does not name {row.Names}: {lines[0]}");
         Assert.True(lines[0].Contains(row.Says, StringComparison.Ordinal), $"does not say '{row.Says}': {lines[0]}");
         if (row.NeverSays is { } secret) Assert.DoesNotContain(secret, error);
+        if (row.NeverMakes is { } made) Assert.False(Path.Exists(made), $"left {made} behind");
         Assert.DoesNotContain("   at ", error);
         Assert.DoesNotContain('\u001b', error);
     }
