@@ -42,6 +42,15 @@ public static class ClassifierHeadBuilder
         var random = new Random(seed);
         var names = new List<string>();
         var layers = hidden.Append(classes).ToList();
+        // Each layer's weight is one float array held as one byte array: refuse what cannot be allocated, before trying.
+        const long MaxWeights = int.MaxValue / sizeof(float);
+        for (int i = 0, inputs = 0; i < layers.Count; inputs = layers[i], i++)
+        {
+            long fanIn = i == 0 ? width : inputs;
+            if (fanIn * layers[i] > MaxWeights)
+                throw new GraphException($"the head's layer {i + 1} would hold {fanIn:N0} x {layers[i]:N0} weights, more than one tensor can " +
+                    $"({MaxWeights:N0}); use fewer head.hidden units{(pooling == HeadPooling.Flatten ? " or head.pooling: average" : "")}");
+        }
         for (int i = 0; i < layers.Count; i++)
         {
             bool last = i == layers.Count - 1;

@@ -119,6 +119,18 @@ public class ClassifierAssemblyTests
     }
 
     [Fact]
+    public void Build_HeadLayerBeyondOneTensor_RefusedBeforeAllocating()
+    {
+        // A flattened feature map times a wide hidden layer: more weights than one tensor can hold (was an allocation failure).
+        var backbone = ModelReader.Load(GeneratedFixtures.ModelPath("resnet_small"));
+
+        var error = Assert.Throws<GraphException>(() =>
+            ClassifierAssembly.Build(backbone, new BackboneCut(CutPointIndex: 1), classes: 4, hidden: [65_536], seed: 1, HeadPooling.Flatten));
+
+        Assert.Contains("use fewer head.hidden units or head.pooling: average", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TrainingGraph_HeadOnly_LossAndGradientsRun()
     {
         var backbone = ModelReader.Load(GeneratedFixtures.ModelPath("mobilenet_v2_small"));
