@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTrainer.Artifacts;
+using OnnxTrainer.Inference;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Training;
 
-using OnnxTrainer.Inference;
 namespace OnnxTrainer.Benchmarks.TrainingStep;
 
 /// <summary>

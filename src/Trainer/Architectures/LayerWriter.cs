@@ -1,8 +1,8 @@
-using OnnxTrainer.Ir;
+using OnnxTrainer.Inference;
 using OnnxTrainer.Ir.Shapes;
+using OnnxTrainer.Ir;
 using Attribute = OnnxTrainer.Ir.Attribute;
 
-using OnnxTrainer.Inference;
 namespace OnnxTrainer.Architectures;
 
 /// <summary>

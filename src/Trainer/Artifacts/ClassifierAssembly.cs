@@ -1,10 +1,10 @@
-using OnnxTrainer.Ir;
+using OnnxTrainer.Inference;
 using OnnxTrainer.Ir.Shapes;
 using OnnxTrainer.Ir.Surgery;
 using OnnxTrainer.Ir.Upgrade;
+using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 
-using OnnxTrainer.Inference;
 namespace OnnxTrainer.Artifacts;
 
 /// <summary>

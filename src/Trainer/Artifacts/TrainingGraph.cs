@@ -1,11 +1,11 @@
 using OnnxTrainer.Autodiff;
-using OnnxTrainer.Ir;
-using OnnxTrainer.Ir.Surgery;
+using OnnxTrainer.Inference;
 using OnnxTrainer.Ir.Shapes;
+using OnnxTrainer.Ir.Surgery;
 using OnnxTrainer.Ir.Upgrade;
+using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 
-using OnnxTrainer.Inference;
 namespace OnnxTrainer.Artifacts;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using OnnxTrainer.Architectures;
 using OnnxTrainer.Artifacts;
+
 namespace OnnxTrainer.Recipes;
 
 /// <summary>

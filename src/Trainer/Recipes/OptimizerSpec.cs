@@ -1,4 +1,5 @@
 using OnnxTrainer.Artifacts;
+
 namespace OnnxTrainer.Recipes;
 
 /// <summary>

@@ -1,8 +1,8 @@
 using System.Numerics.Tensors;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTrainer.Artifacts;
-
 using OnnxTrainer.Inference;
+
 namespace OnnxTrainer.Training;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using OnnxTrainer.Recipes;
+
 namespace OnnxTrainer.Training;
 
 /// <summary>

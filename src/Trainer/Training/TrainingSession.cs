@@ -1,9 +1,9 @@
 using Microsoft.ML.OnnxRuntime;
 using OnnxTrainer.Artifacts;
+using OnnxTrainer.Inference;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 
-using OnnxTrainer.Inference;
 namespace OnnxTrainer.Training;
 
 /// <summary>

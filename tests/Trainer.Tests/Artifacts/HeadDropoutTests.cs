@@ -1,10 +1,10 @@
 using OnnxTrainer.Artifacts;
+using OnnxTrainer.Inference;
 using OnnxTrainer.Ir;
 using OnnxTrainer.Onnx;
 using OnnxTrainer.Tests.Fixtures;
 using Xunit;
 
-using OnnxTrainer.Inference;
 namespace OnnxTrainer.Tests.Artifacts;
 
 /// <summary>
