@@ -107,7 +107,8 @@ internal sealed class StageRun(TrainingSession session, PrefixRunner? prefix, Le
     private (double Loss, double Accuracy, double Top5)? Validate()
     {
         if (valLoader is not { } loader) return (double.NaN, double.NaN, double.NaN);
-        var runningStatistics = StageGraphs.RunningStatisticNames(batchStatistics).Select(name => (name, parameters[name])).ToList();
+        // Read once per pass: the statistics do not change while validating.
+        var runningStatistics = StageGraphs.RunningStatisticNames(batchStatistics).Select(name => (name, parameters[name].ToFloats(), parameters[name].Dims)).ToList();
         double loss = 0;
         int seen = 0, correct = 0, top5 = 0;
         var dataset = loader.Dataset;

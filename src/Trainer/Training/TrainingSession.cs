@@ -114,13 +114,13 @@ public sealed class TrainingSession : IDisposable
 
     /// <summary>Loss and logits on a batch with the current parameters (no update).</summary>
     /// <param name="further">Values of the eval graph's further inputs (the running statistics of BatchNorm layers that train).</param>
-    public StepResult Evaluate(float[] images, long[] shape, long[] labels, IReadOnlyList<(string Name, Tensor Value)>? further = null)
+    public StepResult Evaluate(float[] images, long[] shape, long[] labels, IReadOnlyList<(string Name, float[] Values, long[] Shape)>? further = null)
     {
         using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
         using var labelValue = OrtValue.CreateTensorValueFromMemory(labels, [labels.Length]);
         var feeds = new Dictionary<string, OrtValue> { [ClassifierContract.Input] = input, [TrainingContract.Labels] = labelValue };
         foreach (var p in _parameters) feeds[p.Name] = p.Current;
-        var furtherValues = (further ?? []).Select(f => (f.Name, Value: OrtValue.CreateTensorValueFromMemory(f.Value.ToFloats(), f.Value.Dims))).ToList();
+        var furtherValues = (further ?? []).Select(f => (f.Name, Value: OrtValue.CreateTensorValueFromMemory(f.Values, f.Shape))).ToList();
         try
         {
             foreach (var (name, value) in furtherValues) feeds[name] = value;
